@@ -1,0 +1,30 @@
+"""oracle: the test set separated with ideal masks (IBM, IRM, Wiener-like): the ceiling for mask models."""
+
+import pandas as pd
+
+from cocktail.evaluation import oracle_estimates, score_all, summarise, write_metrics
+from cocktail.mixing import MixtureSet
+from cocktail.shards import save_csv
+from cocktail.stage import run_stage
+from cocktail.stft import StftConfig
+
+TEST_MIXTURES = "data/mixtures/test.npz"
+METRICS = "metrics/oracle.json"
+PER_SOURCE = "metrics/oracle_per_source.csv"
+
+
+def main(params):
+    cfg = StftConfig.from_params(params.section("features"))
+    mixtures = MixtureSet.load(TEST_MIXTURES)
+    results, tables = {}, []
+    for mask in params["oracle.masks"]:
+        per_source = score_all(mixtures, oracle_estimates(mixtures, mask, cfg), f"oracle {mask}")
+        results[mask] = summarise(per_source)
+        tables.append(per_source.assign(mask=mask))
+        print(mask, {k: results[mask][k] for k in ("gnsdr", "gsir", "gsar", "si_snri")})
+    save_csv(PER_SOURCE, pd.concat(tables))
+    write_metrics(METRICS, results)
+
+
+if __name__ == "__main__":
+    run_stage(main, __doc__)

@@ -1,0 +1,44 @@
+"""The one audio reader and writer: mono float32 at the pipeline's sample rate."""
+
+from pathlib import Path
+
+import librosa
+import numpy as np
+import soundfile as sf
+
+from cocktail.atomic import atomic_path
+from cocktail.errors import CocktailError
+
+
+def to_mono(audio: np.ndarray) -> np.ndarray:
+    """Average channels; soundfile gives (samples, channels)."""
+    return audio.mean(axis=1) if audio.ndim == 2 else audio
+
+
+def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    if orig_sr == target_sr:
+        return audio.astype(np.float32)
+    return librosa.resample(audio, orig_sr=orig_sr, target_sr=target_sr, res_type="soxr_hq").astype(np.float32)
+
+
+def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
+    """Read any file soundfile understands, downmix and resample; refuse unreadable or empty files."""
+    path = Path(path)
+    try:
+        audio, sr = sf.read(path, dtype="float32", always_2d=False)
+    except (sf.LibsndfileError, RuntimeError, OSError) as err:
+        raise CocktailError(
+            f"{path}: cannot be read as audio ({err}). Replace or remove the file; it may be corrupt or not audio."
+        ) from err
+    audio = to_mono(audio)
+    if audio.size == 0:
+        raise CocktailError(f"{path}: the file holds no samples. Remove it or replace it with a real recording.")
+    if not np.all(np.isfinite(audio)):
+        raise CocktailError(f"{path}: the file holds NaN or infinite samples. Replace it.")
+    return resample(audio, sr, sample_rate)
+
+
+def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> None:
+    """16-bit PCM, written atomically; clipped so a loud estimate does not wrap around."""
+    with atomic_path(path) as tmp:
+        sf.write(tmp, np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")

@@ -1,0 +1,69 @@
+"""Scoring separations of whole test mixtures: per-source BSS Eval and SI-SNR, aggregates, examples."""
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from tqdm import tqdm
+
+from cocktail.atomic import atomic_dir, atomic_path
+from cocktail.audio import write_wav
+from cocktail.masks import EPS, ideal_binary_mask, ideal_ratio_mask, wiener_like_mask
+from cocktail.metrics import aggregate, score_mixture
+from cocktail.mixing import MixtureSet
+from cocktail.shards import save_csv
+from cocktail.stft import StftConfig, istft, stft
+
+
+def score_all(mixtures: MixtureSet, estimates: list[np.ndarray], desc: str) -> pd.DataFrame:
+    """BSS Eval is the slow part: spread it over every core."""
+    jobs = (delayed(score_mixture)(m, s, e) for m, s, e in zip(mixtures.mixtures, mixtures.sources, estimates))
+    results = Parallel(n_jobs=os.cpu_count(), return_as="generator")(jobs)
+    rows = []
+    for mix_id, scores in tqdm(zip(mixtures.table["mix_id"], results), total=len(mixtures), desc=desc, unit="mix"):
+        rows.extend({"mix_id": mix_id, **row} for row in scores)
+    return pd.DataFrame(rows)
+
+
+def separate_all(separate: Callable[[np.ndarray], np.ndarray], mixtures: MixtureSet, desc: str) -> list[np.ndarray]:
+    return [separate(m) for m in tqdm(mixtures.mixtures, desc=desc, unit="mix")]
+
+
+def write_metrics(path: str | Path, metrics: dict) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+
+
+def write_examples(directory: str | Path, mixtures: MixtureSet, estimates: list[np.ndarray], per_source: pd.DataFrame, count: int, sample_rate: int) -> None:
+    """Mixture, references and estimates (in reference order) of the first `count` test mixtures."""
+    with atomic_dir(directory) as tmp:
+        for i in range(min(count, len(mixtures))):
+            mix_id = mixtures.table.at[i, "mix_id"]
+            order = per_source[per_source["mix_id"] == mix_id].sort_values("source")["estimate"].to_numpy()
+            write_wav(tmp / f"{mix_id}_mixture.wav", mixtures.mixtures[i], sample_rate)
+            for r, e in enumerate(order):
+                write_wav(tmp / f"{mix_id}_s{r + 1}_reference.wav", mixtures.sources[i][r], sample_rate)
+                write_wav(tmp / f"{mix_id}_s{r + 1}_estimate.wav", estimates[i][e], sample_rate)
+
+
+ORACLE_MASKS = {"ibm": ideal_binary_mask, "irm": ideal_ratio_mask, "wiener": wiener_like_mask}
+
+
+def oracle_estimates(mixtures: MixtureSet, mask_name: str, cfg: StftConfig) -> list[np.ndarray]:
+    """Ideal masks from the true sources applied to the mixture STFT: the ceiling of every mask model."""
+    make_mask = ORACLE_MASKS[mask_name]
+    estimates = []
+    for mixture, sources in zip(mixtures.mixtures, mixtures.sources):
+        spec = stft(mixture, cfg)
+        masks = make_mask(np.abs(stft(sources, cfg)) + EPS)
+        estimates.append(istft(masks * spec[None], cfg, len(mixture)))
+    return estimates
+
+
+def summarise(per_source: pd.DataFrame, extra: dict | None = None) -> dict:
+    return {key: round(value, 4) if isinstance(value, float) else value for key, value in {**aggregate(per_source), **(extra or {})}.items()}
+

@@ -1,0 +1,109 @@
+"""Mixtures of utterances by different speakers at a uniform source-to-source ratio, seeded."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cocktail.errors import CocktailError
+from cocktail.prepare import SILENCE_PEAK
+from cocktail.shards import load_npz, pack, save_csv, save_npz, unpack
+
+PEAK = 0.9
+
+
+@dataclass
+class MixtureSet:
+    """Mixtures and the clean sources that are their targets, as lists of arrays."""
+
+    mixtures: list[np.ndarray]  # (samples,)
+    sources: list[np.ndarray]  # (n_sources, samples)
+    table: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.mixtures)
+
+    @property
+    def n_sources(self) -> int:
+        return self.sources[0].shape[0]
+
+    def head(self, count: int) -> "MixtureSet":
+        return MixtureSet(self.mixtures[:count], self.sources[:count], self.table.iloc[:count].reset_index(drop=True))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "MixtureSet":
+        arrays = load_npz(path)
+        table = pd.read_csv(Path(path).with_suffix(".csv"))
+        return cls(unpack(arrays["mixture"], arrays["offsets"]), unpack(arrays["sources"], arrays["offsets"]), table)
+
+    def save(self, path: str | Path) -> None:
+        mixture, offsets = pack(self.mixtures)
+        sources, _ = pack(self.sources)
+        save_npz(path, mixture=mixture, sources=sources, offsets=offsets)
+        save_csv(Path(path).with_suffix(".csv"), self.table)
+
+
+def scale_to_ratio(signals: list[np.ndarray], ratio_db: float) -> list[np.ndarray]:
+    """Unit-power sources, then the first louder than the rest by `ratio_db` (split evenly, as wsj0-2mix does)."""
+    gains = [10 ** (ratio_db / 40), *[10 ** (-ratio_db / 40)] * (len(signals) - 1)]
+    return [g * s / np.sqrt(np.mean(s**2)) for g, s in zip(gains, signals)]
+
+
+def fit_length(signals: list[np.ndarray], length: str | float, sample_rate: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """'min' cuts to the shortest source (wsj0-2mix); a number of seconds crops a random segment or zero-pads."""
+    if length == "min":
+        n = min(len(s) for s in signals)
+        return [s[:n] for s in signals]
+    n = int(round(float(length) * sample_rate))
+    fitted = []
+    for s in signals:
+        if len(s) >= n:
+            start = int(rng.integers(0, len(s) - n + 1))
+            fitted.append(s[start : start + n])
+        else:
+            fitted.append(np.pad(s, (0, n - len(s))))
+    return fitted
+
+
+def make_mixtures(
+    audio: list[np.ndarray], manifest: pd.DataFrame, split: str, count: int, n_sources: int,
+    ratio_db: float, length: str | float, sample_rate: int, seed: int,
+) -> MixtureSet:
+    """Draw `count` mixtures of `n_sources` distinct speakers from one split."""
+    rows = manifest[manifest["split"] == split]
+    by_speaker = {spk: grp.index.to_numpy() for spk, grp in rows.groupby("speaker", sort=True)}
+    speakers = sorted(by_speaker)
+    if len(speakers) < n_sources:
+        raise CocktailError(
+            f"the {split} split has {len(speakers)} speaker(s), fewer than mix.n_sources = {n_sources}. "
+            f"Raise corpus.{'valid' if split == 'valid' else 'test'}_speakers or lower mix.n_sources."
+        )
+    rng = np.random.default_rng([seed, ("train", "valid", "test").index(split)])
+    mixtures, sources, records = [], [], []
+    for i in range(count):
+        chosen = rng.choice(len(speakers), size=n_sources, replace=False)
+        utt_idx = [int(rng.choice(by_speaker[speakers[c]])) for c in chosen]
+        ratio = float(rng.uniform(-ratio_db, ratio_db))
+        signals = fit_length([audio[j] for j in utt_idx], length, sample_rate, rng)
+        for j, s in zip(utt_idx, signals):
+            if np.max(np.abs(s)) < SILENCE_PEAK:
+                raise CocktailError(
+                    f"{manifest.at[j, 'origin']} ({manifest.at[j, 'utt_id']}): silent in the mixed segment, so it cannot "
+                    "be a target. Remove the recording or use mix.length: min."
+                )
+        signals = scale_to_ratio(signals, ratio)
+        mixture = np.sum(signals, axis=0)
+        gain = PEAK / max(np.max(np.abs(mixture)), max(np.max(np.abs(s)) for s in signals))
+        mixtures.append((gain * mixture).astype(np.float32))
+        sources.append((gain * np.stack(signals)).astype(np.float32))
+        records.append(
+            {
+                "mix_id": f"{split}_{i:05d}",
+                "utt_ids": " ".join(manifest.loc[utt_idx, "utt_id"]),
+                "speakers": " ".join(manifest.loc[utt_idx, "speaker"]),
+                "ratio_db": round(ratio, 4),
+                "duration": round(len(mixture) / sample_rate, 4),
+            }
+        )
+    return MixtureSet(mixtures, sources, pd.DataFrame(records))

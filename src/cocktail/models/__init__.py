@@ -1,0 +1,30 @@
+"""The one registry of architectures. Adding one: a module here declaring ARCHITECTURE, and its params section."""
+
+from cocktail.errors import CocktailError
+from cocktail.models import blstm, convtasnet, dpcl
+from cocktail.models.base import BUDGET_KEYS, Architecture
+
+ARCHITECTURES: dict[str, Architecture] = {m.ARCHITECTURE.name: m.ARCHITECTURE for m in (blstm, dpcl, convtasnet)}
+
+
+def get_architecture(name: str) -> Architecture:
+    if name not in ARCHITECTURES:
+        raise CocktailError(
+            f"params key 'model' is '{name}', which is not a registered architecture. "
+            f"Valid names: {', '.join(sorted(ARCHITECTURES))}."
+        )
+    return ARCHITECTURES[name]
+
+
+def architecture_section(params, name: str) -> dict:
+    """The architecture's own params section, checked for every key it needs before any work starts."""
+    architecture = get_architecture(name)
+    section = params.section(name)
+    for key in (*architecture.params, *BUDGET_KEYS):
+        section[key]
+    if architecture.max_sources is not None and params["mix.n_sources"] > architecture.max_sources:
+        raise CocktailError(
+            f"params key 'mix.n_sources' is {params['mix.n_sources']} but model '{name}' separates at most "
+            f"{architecture.max_sources} sources. Lower mix.n_sources or choose another model."
+        )
+    return dict(section)

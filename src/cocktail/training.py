@@ -1,0 +1,91 @@
+"""The training engine shared by every architecture: Adam, learning rate halved on a plateau,
+best weights kept, early stop, seeds fixed, per-epoch curves logged with DVCLive."""
+
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+from dvclive import Live
+from dvclive.keras import DVCLiveCallback
+
+from cocktail.metrics import best_permutation_si_snr, si_snr_np
+from cocktail.mixing import MixtureSet
+from cocktail.separation import Separator
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    clip_norm: float
+    lr_patience: int
+    stop_patience: int
+    valid_mixtures: int  # whole validation mixtures separated each epoch for SI-SNRi
+    seed: int
+
+    @classmethod
+    def from_params(cls, section, model_section, seed: int) -> "TrainConfig":
+        """Budget settings (epochs, batch, learning rate) are the model's own; the schedule is shared."""
+        return cls(
+            epochs=int(model_section["epochs"]),
+            batch_size=int(model_section["batch_size"]),
+            learning_rate=float(model_section["learning_rate"]),
+            clip_norm=float(section["clip_norm"]),
+            lr_patience=int(section["lr_patience"]),
+            stop_patience=int(section["stop_patience"]),
+            valid_mixtures=int(section["valid_mixtures"]),
+            seed=seed,
+        )
+
+
+def mean_si_snri(separator: Separator, mixtures: MixtureSet) -> float:
+    """SI-SNR improvement over the mixture, best permutation, on whole utterances."""
+    gains = []
+    for mixture, sources in zip(mixtures.mixtures, mixtures.sources):
+        _, values = best_permutation_si_snr(separator.separate(mixture).sources, sources)
+        baseline = si_snr_np(np.repeat(mixture[None], len(sources), axis=0), sources)
+        gains.extend(values - baseline)
+    return float(np.mean(gains))
+
+
+class ValidationSeparation(keras.callbacks.Callback):
+    """Adds val_si_snri to the epoch logs: the loss alone does not say how well sources come apart."""
+
+    def __init__(self, separator: Separator, mixtures: MixtureSet):
+        super().__init__()
+        self.separator = separator
+        self.mixtures = mixtures
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_si_snri"] = mean_si_snri(self.separator, self.mixtures)
+        logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+
+def fit(separator: Separator, loss, train_pairs, valid_pairs, valid_mixtures: MixtureSet, cfg: TrainConfig, live_dir: str) -> dict:
+    """Train `separator.model` in place, keep its best weights; returns a summary for metrics/train.json."""
+    model = separator.model
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clip_norm), loss=loss)
+    callbacks = [
+        ValidationSeparation(separator, valid_mixtures),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=cfg.lr_patience, verbose=1),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.stop_patience, restore_best_weights=True, verbose=1),
+    ]
+    start = time.perf_counter()
+    with Live(live_dir, dvcyaml=False, save_dvc_exp=False) as live:
+        callbacks.append(DVCLiveCallback(live=live))
+        history = model.fit(
+            *train_pairs, validation_data=valid_pairs, epochs=cfg.epochs, batch_size=cfg.batch_size,
+            shuffle=True, callbacks=callbacks, verbose=2,
+        ).history
+    seconds = time.perf_counter() - start
+    best = int(np.argmin(history["val_loss"]))
+    return {
+        "train_seconds": round(seconds, 1),
+        "epochs_run": len(history["val_loss"]),
+        "best_epoch": best + 1,
+        "best_val_loss": float(history["val_loss"][best]),
+        "best_val_si_snri": float(history["val_si_snri"][best]),
+        "parameters": int(model.count_params()),
+    }
