@@ -1,5 +1,6 @@
 """evaluate: separate whole test mixtures with the trained model and score them (BSS Eval v3, SI-SNR)."""
 
+from cocktail.errors import CocktailError
 from cocktail.evaluation import score_all, separate_all, summarise, write_examples, write_metrics
 from cocktail.mixing import MixtureSet
 from cocktail.models import architecture_section
@@ -15,8 +16,14 @@ EXAMPLES = "results/examples"
 
 
 def main(params):
-    architecture_section(params, params["model"])
+    name = params["model"]
+    architecture_section(params, name)
     separator = Separator.load(MODEL_DIR)
+    if separator.architecture_name != name:
+        raise CocktailError(
+            f"{MODEL_DIR}/ holds a '{separator.architecture_name}' model but params key 'model' is '{name}': "
+            "run `dvc repro` so the train stage trains it first."
+        )
     mixtures = MixtureSet.load(TEST_MIXTURES)
     estimates = separate_all(lambda m: separator.separate(m).sources, mixtures, f"separating ({separator.architecture_name})")
     per_source = score_all(mixtures, estimates, "scoring")

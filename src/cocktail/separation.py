@@ -9,6 +9,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 from sklearn.cluster import KMeans
 
 from cocktail.atomic import atomic_dir
@@ -36,6 +37,13 @@ class Separator:
     spectral: SpectralSettings
     n_sources: int
 
+    def __post_init__(self):
+        # One trace for every input length: eager BLSTMs are slow and per-length retracing is slower.
+        shape = [1, None] if self.inference == "time" else [1, None, self.spectral.stft.n_bins]
+        self._forward = tf.function(
+            lambda x: self.model(x, training=False), input_signature=[tf.TensorSpec(shape, tf.float32)]
+        )
+
     @property
     def inference(self) -> str:
         return get_architecture(self.architecture_name).inference
@@ -43,11 +51,11 @@ class Separator:
     def separate(self, mixture: np.ndarray, n_sources: int | None = None) -> Separation:
         n_sources = n_sources or self.n_sources
         if self.inference == "time":
-            return Separation(np.asarray(self.model(mixture[None].astype(np.float32), training=False))[0])
+            return Separation(self._forward(mixture[None].astype(np.float32)).numpy()[0])
         cfg = self.spectral.stft
         spec = stft(mixture, cfg)
         inputs = self.spectral.normaliser(log_magnitude(np.abs(spec)))[None]
-        outputs = np.asarray(self.model(inputs, training=False))[0]
+        outputs = self._forward(inputs).numpy()[0]
         if self.inference == "mask":
             masks = np.moveaxis(outputs, -1, 0)
         else:
