@@ -11,9 +11,13 @@ import numpy as np
 
 from cocktail.atomic import atomic_path
 from cocktail.errors import CocktailError
-from cocktail.masks import ideal_binary_mask, log_magnitude, voice_activity_weights
+from cocktail.masks import MAGNITUDE_FLOOR, ideal_binary_mask, log_magnitude, voice_activity_weights
 from cocktail.mixing import MixtureSet
 from cocktail.stft import StftConfig, stft
+
+
+# Padding past an utterance's end must look like silence to the network, not like a loud bin.
+SILENT_LOG_MAGNITUDE = float(np.log(MAGNITUDE_FLOOR))
 
 
 @dataclass(frozen=True)
@@ -82,14 +86,14 @@ def window_starts(total: int, size: int) -> list[int]:
     return starts
 
 
-def fit_window(array: np.ndarray, start: int, size: int, axis: int) -> np.ndarray:
-    """Slice `size` items from `start` along `axis`, zero-padding when the array is shorter."""
+def fit_window(array: np.ndarray, start: int, size: int, axis: int, fill: float = 0.0) -> np.ndarray:
+    """Slice `size` items from `start` along `axis`, padding with `fill` when the array is shorter."""
     piece = np.take(array, np.arange(start, min(start + size, array.shape[axis])), axis=axis)
     missing = size - piece.shape[axis]
     if missing:
         pad = [(0, 0)] * array.ndim
         pad[axis] = (0, missing)
-        piece = np.pad(piece, pad)
+        piece = np.pad(piece, pad, constant_values=fill)
     return piece
 
 
@@ -113,7 +117,8 @@ def build_features(mixset: MixtureSet, cfg: StftConfig, vad_db: float, chunk_fra
         targets = spectral_targets(mixture, sources, cfg, vad_db)
         for start in window_starts(len(targets["log_mag"]), chunk_frames):
             for key, value in targets.items():
-                chunks[key].append(fit_window(value, start, chunk_frames, axis=0))
+                fill = SILENT_LOG_MAGNITUDE if key == "log_mag" else 0.0
+                chunks[key].append(fit_window(value, start, chunk_frames, axis=0, fill=fill))
         for start in window_starts(len(mixture), segment_samples):
             mix_wave.append(fit_window(mixture, start, segment_samples, axis=0))
             src_wave.append(fit_window(sources, start, segment_samples, axis=1))

@@ -25,11 +25,14 @@ def wiener_like_mask(source_mags: np.ndarray) -> np.ndarray:
 def voice_activity_weights(mixture_mag: np.ndarray, threshold_db: float) -> np.ndarray:
     """1 for bins within `threshold_db` of the mixture's loudest bin: silent bins carry no source identity."""
     floor = mixture_mag.max() * 10.0 ** (-threshold_db / 20.0)
-    return (mixture_mag > floor).astype(np.uint8)
+    return (mixture_mag >= floor).astype(np.uint8)
+
+
+MAGNITUDE_FLOOR = 1e-6
 
 
 def log_magnitude(mag: np.ndarray) -> np.ndarray:
-    return np.log(mag + 1e-6).astype(np.float32)
+    return np.log(mag + MAGNITUDE_FLOOR).astype(np.float32)
 
 
 def mask_accuracy(estimated_masks: np.ndarray, ibm: np.ndarray, weights: np.ndarray) -> float:

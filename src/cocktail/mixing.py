@@ -71,13 +71,15 @@ def make_mixtures(
     ratio_db: float, length: str | float, sample_rate: int, seed: int,
 ) -> MixtureSet:
     """Draw `count` mixtures of `n_sources` distinct speakers from one split."""
+    manifest = manifest.reset_index(drop=True)  # positions index `audio`
     rows = manifest[manifest["split"] == split]
     by_speaker = {spk: grp.index.to_numpy() for spk, grp in rows.groupby("speaker", sort=True)}
     speakers = sorted(by_speaker)
     if len(speakers) < n_sources:
         raise CocktailError(
             f"the {split} split has {len(speakers)} speaker(s), fewer than mix.n_sources = {n_sources}. "
-            f"Raise corpus.{'valid' if split == 'valid' else 'test'}_speakers or lower mix.n_sources."
+            + (f"Raise corpus.{split}_speakers" if split != "train" else "Lower corpus.valid_speakers and corpus.test_speakers")
+            + " or lower mix.n_sources."
         )
     rng = np.random.default_rng([seed, ("train", "valid", "test").index(split)])
     mixtures, sources, records = [], [], []

@@ -1,0 +1,87 @@
+"""The comparison table: every DVC experiment's evaluation beside the oracle masks, as Markdown.
+
+`python -m cocktail.results` prints it; `--readme README.md` writes it between the README's
+results markers, so the table in the README is generated, never typed."""
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import dvc.api
+
+from cocktail.errors import CocktailError
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+COLUMNS = [("GNSDR", "gnsdr"), ("GSIR", "gsir"), ("GSAR", "gsar"), ("SDRi", "sdri"), ("SI-SNRi", "si_snri")]
+
+
+def metric(row: dict, file: str, key: str):
+    """exp_show names a column by its key alone unless two files share it."""
+    for name in (f"{file}:{key}", key):
+        if row.get(name) is not None:
+            return row[name]
+    return None
+
+
+def experiment_rows() -> list[dict]:
+    rows = []
+    for row in dvc.api.exp_show():
+        if metric(row, "metrics/eval.json", "gnsdr") is None:
+            continue
+        model = row.get("model") or metric(row, "params.yaml", "model")
+        label = model
+        if model == "blstm":
+            label = f"blstm ({row.get('blstm.permutation') or metric(row, 'params.yaml', 'blstm.permutation')})"
+        rows.append(
+            {
+                "label": label,
+                "source": row.get("Experiment") or row.get("rev"),
+                "values": {key: metric(row, "metrics/eval.json", key) for _, key in COLUMNS},
+                "parameters": metric(row, "metrics/train.json", "parameters"),
+                "train_seconds": metric(row, "metrics/train.json", "train_seconds"),
+            }
+        )
+    return rows
+
+
+def markdown_table(rows: list[dict], oracle: dict) -> str:
+    header = "| system | " + " | ".join(c for c, _ in COLUMNS) + " | parameters | training time |"
+    lines = [header, "|" + "---|" * (len(COLUMNS) + 3)]
+    seen = set()
+    for row in sorted(rows, key=lambda r: -(r["values"]["gnsdr"] or 0)):
+        if row["label"] in seen:
+            continue
+        seen.add(row["label"])
+        values = " | ".join(f"{row['values'][k]:.2f}" for _, k in COLUMNS)
+        minutes = f"{row['train_seconds'] / 60:.1f} min" if row["train_seconds"] else ""
+        params = f"{row['parameters'] / 1e6:.2f} M" if row["parameters"] else ""
+        lines.append(f"| {row['label']} | {values} | {params} | {minutes} |")
+    for mask, values in oracle.items():
+        cells = " | ".join(f"{values[k]:.2f}" for _, k in COLUMNS)
+        lines.append(f"| oracle {mask.upper()} | {cells} | | |")
+    return "\n".join(lines)
+
+
+def write_between_markers(readme: Path, table: str) -> None:
+    text = readme.read_text()
+    if START not in text or END not in text:
+        raise CocktailError(f"{readme} has no {START} ... {END} markers to write the table between.")
+    text = re.sub(re.escape(START) + ".*?" + re.escape(END), f"{START}\n{table}\n{END}", text, flags=re.S)
+    readme.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--readme", type=Path, help="write the table into this file between the results markers")
+    args = parser.parse_args()
+    oracle_path = Path("metrics/oracle.json")
+    oracle = json.loads(oracle_path.read_text()) if oracle_path.is_file() else {}
+    table = markdown_table(experiment_rows(), oracle)
+    if args.readme:
+        write_between_markers(args.readme, table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

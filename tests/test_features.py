@@ -1,0 +1,85 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from cocktail.features import Normaliser, build_features, window_starts
+from cocktail.masks import ideal_binary_mask, voice_activity_weights
+from cocktail.mixing import MixtureSet
+from cocktail.stft import StftConfig, stft
+
+CFG = StftConfig()
+CHUNK, SEGMENT = 20, 1600
+
+
+def n_windows(total, size):
+    return 1 if total <= size else -(-total // size)
+
+
+@pytest.fixture
+def mixset(rng):
+    sources = [(0.1 * rng.standard_normal((2, n))).astype(np.float32) for n in (7000, 3000, 900)]
+    table = pd.DataFrame({"mix_id": ["a", "b", "c"]})
+    return MixtureSet([s.sum(axis=0) for s in sources], sources, table)
+
+
+def test_shapes(mixset):
+    feats = build_features(mixset, CFG, 40.0, CHUNK, SEGMENT)
+    frames = [1 + len(m) // CFG.hop_length for m in mixset.mixtures]
+    n_chunks = sum(n_windows(t, CHUNK) for t in frames)
+    n_segments = sum(n_windows(len(m), SEGMENT) for m in mixset.mixtures)
+    assert n_chunks == 6 + 3 + 1
+    assert feats["log_mag"].shape == (n_chunks, CHUNK, 129)
+    assert feats["src_mag"].shape == (n_chunks, CHUNK, 129, 2)
+    assert feats["ibm"].shape == (n_chunks, CHUNK, 129, 2)
+    assert feats["vad"].shape == (n_chunks, CHUNK, 129)
+    assert feats["mix_wave"].shape == (n_segments, SEGMENT)
+    assert feats["src_wave"].shape == (n_segments, 2, SEGMENT)
+    assert feats["ibm"].dtype == np.uint8 and feats["vad"].dtype == np.uint8
+
+
+def test_targets_match_masks(mixset):
+    feats = build_features(mixset, CFG, 40.0, CHUNK, SEGMENT)
+    assert set(np.unique(feats["vad"])) <= {0, 1}
+    assert set(np.unique(feats["ibm"])) <= {0, 1}
+    # the first chunk is the first mixture's first CHUNK frames
+    mag = np.abs(stft(mixset.sources[0], CFG))
+    np.testing.assert_array_equal(feats["ibm"][0], np.moveaxis(ideal_binary_mask(mag), 0, -1)[:CHUNK])
+    mix_mag = np.abs(stft(mixset.mixtures[0], CFG))
+    np.testing.assert_array_equal(feats["vad"][0], voice_activity_weights(mix_mag, 40.0)[:CHUNK])
+    np.testing.assert_array_equal(feats["mix_wave"][0], mixset.mixtures[0][:SEGMENT])
+    np.testing.assert_array_equal(feats["src_wave"][0], mixset.sources[0][:, :SEGMENT])
+
+
+def test_ibm_one_hot_on_real_frames_and_padding_is_silent(mixset):
+    feats = build_features(mixset, CFG, 40.0, CHUNK, SEGMENT)
+    real_frames = 1 + 900 // CFG.hop_length  # the last mixture is shorter than one chunk
+    np.testing.assert_array_equal(feats["ibm"][:-1].sum(axis=-1), 1)
+    np.testing.assert_array_equal(feats["ibm"][-1, :real_frames].sum(axis=-1), 1)
+    assert not feats["vad"][-1, real_frames:].any()
+    assert not feats["mix_wave"][-1, 900:].any()
+
+
+@pytest.mark.parametrize("total,size", [(1, 5), (5, 5), (6, 5), (10, 5), (11, 5), (103, 20), (250, 100)])
+def test_window_starts_cover_every_frame(total, size):
+    starts = window_starts(total, size)
+    assert starts[0] == 0 and len(starts) == n_windows(total, size)
+    covered = np.zeros(total, bool)
+    for s in starts:
+        assert 0 <= s and (s + size <= total or total <= size)
+        covered[s : s + size] = True
+    assert covered.all()
+
+
+def test_normaliser_fit(rng):
+    log_mags = (rng.standard_normal((4, 30, 129)) * np.linspace(0.5, 3, 129) + np.linspace(-8, 2, 129)).astype(np.float32)
+    norm = Normaliser.fit(log_mags)
+    out = norm(log_mags).reshape(-1, 129)
+    np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-4)
+    np.testing.assert_allclose(out.std(axis=0), 1, atol=1e-3)
+    assert Normaliser.from_dict(norm.to_dict()).mean.tolist() == norm.mean.tolist()
+
+
+def test_normaliser_constant_bin_does_not_divide_by_zero():
+    norm = Normaliser.fit(np.full((2, 3, 4), 5.0, np.float32))
+    assert np.all(norm.std > 0)
+    assert np.all(np.isfinite(norm(np.full((1, 4), 5.0, np.float32))))

@@ -1,0 +1,142 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from cocktail.corpora.base import Utterance
+from cocktail.errors import CocktailError
+from cocktail.mixing import make_mixtures
+from cocktail.prepare import assign_speaker_splits, build_manifest, check_not_silent
+
+SR = 8000
+
+
+def tiny_corpus(rng, n_speakers=4, per_speaker=2, silent=()):
+    audio, rows = [], []
+    for s in range(n_speakers):
+        for u in range(per_speaker):
+            i = len(audio)
+            length = int(rng.integers(600, 1200))
+            audio.append(np.zeros(length, np.float32) if i in silent else (0.1 * rng.standard_normal(length)).astype(np.float32))
+            rows.append(
+                {
+                    "utt_id": f"u{i:06d}",
+                    "speaker": f"spk{s}",
+                    "gender": "FM"[s % 2],
+                    "duration": length / SR,
+                    "origin": f"corpus/spk{s}/utt{u}.wav",
+                    "text": "",
+                    "split": "train",
+                }
+            )
+    return audio, pd.DataFrame(rows)
+
+
+def mix(audio, manifest, count=6, n_sources=2, length="min", seed=0, ratio_db=5.0):
+    return make_mixtures(audio, manifest, "train", count, n_sources, ratio_db, length, SR, seed)
+
+
+def test_same_seed_same_mixtures(rng):
+    audio, manifest = tiny_corpus(rng)
+    a, b = mix(audio, manifest, seed=3), mix(audio, manifest, seed=3)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    for x, y in zip(a.mixtures + a.sources, b.mixtures + b.sources):
+        np.testing.assert_array_equal(x, y)
+    c = mix(audio, manifest, seed=4)
+    assert not a.table["utt_ids"].equals(c.table["utt_ids"]) or not a.table["ratio_db"].equals(c.table["ratio_db"])
+
+
+def test_sources_come_from_named_utterances_of_different_speakers(rng):
+    audio, manifest = tiny_corpus(rng)
+    mixset = mix(audio, manifest, count=8)
+    assert len(mixset) == 8 and mixset.n_sources == 2
+    by_id = dict(zip(manifest["utt_id"], manifest.index))
+    for sources, row in zip(mixset.sources, mixset.table.itertuples()):
+        speakers = row.speakers.split()
+        assert len(set(speakers)) == 2
+        for source, utt_id, speaker in zip(sources, row.utt_ids.split(), speakers):
+            assert manifest.at[by_id[utt_id], "speaker"] == speaker
+            original = audio[by_id[utt_id]][: len(source)]
+            gain = np.dot(source, original) / np.dot(original, original)
+            np.testing.assert_allclose(source, gain * original, atol=1e-5)
+
+
+def test_ratio_and_sum(rng):
+    audio, manifest = tiny_corpus(rng)
+    mixset = mix(audio, manifest, count=10, ratio_db=5.0)
+    for mixture, sources, ratio in zip(mixset.mixtures, mixset.sources, mixset.table["ratio_db"]):
+        measured = 10 * np.log10(np.mean(sources[0].astype(np.float64) ** 2) / np.mean(sources[1].astype(np.float64) ** 2))
+        assert -5.0 <= measured <= 5.0
+        assert measured == pytest.approx(ratio, abs=1e-3)
+        np.testing.assert_allclose(mixture, sources.sum(axis=0), atol=1e-6)
+        assert max(np.abs(mixture).max(), np.abs(sources).max()) == pytest.approx(0.9, abs=1e-6)
+
+
+def test_min_length_is_the_shorter_source(rng):
+    audio, manifest = tiny_corpus(rng)
+    by_id = dict(zip(manifest["utt_id"], manifest.index))
+    mixset = mix(audio, manifest)
+    for mixture, sources, row in zip(mixset.mixtures, mixset.sources, mixset.table.itertuples()):
+        shortest = min(len(audio[by_id[u]]) for u in row.utt_ids.split())
+        assert mixture.shape == (shortest,) and sources.shape == (2, shortest)
+        assert row.duration == pytest.approx(shortest / SR, abs=1e-4)
+
+
+def test_fixed_length_in_seconds(rng):
+    audio, manifest = tiny_corpus(rng)  # utterances are 600..1199 samples: some cropped, some padded
+    mixset = mix(audio, manifest, count=8, length=0.1)
+    for mixture, sources in zip(mixset.mixtures, mixset.sources):
+        assert mixture.shape == (800,) and sources.shape == (2, 800)
+
+
+def test_three_sources(rng):
+    audio, manifest = tiny_corpus(rng)
+    mixset = mix(audio, manifest, n_sources=3)
+    assert all(s.shape[0] == 3 for s in mixset.sources)
+    assert all(len(set(r.split())) == 3 for r in mixset.table["speakers"])
+
+
+def test_silent_utterance_names_its_origin(rng):
+    audio, manifest = tiny_corpus(rng, n_speakers=2, per_speaker=1, silent={1})
+    with pytest.raises(CocktailError, match="corpus/spk1/utt0.wav"):
+        mix(audio, manifest, count=1)
+
+
+def test_too_few_speakers(rng):
+    audio, manifest = tiny_corpus(rng, n_speakers=2)
+    with pytest.raises(CocktailError, match="n_sources"):
+        mix(audio, manifest, n_sources=3)
+
+
+def speakers_table(n_female, n_male):
+    names = [f"F{i}" for i in range(n_female)] + [f"M{i}" for i in range(n_male)]
+    return pd.DataFrame({"speaker": names, "gender": [n[0] for n in names]})
+
+
+def test_speaker_splits_disjoint_with_requested_counts():
+    speakers = speakers_table(3, 7)
+    split = assign_speaker_splits(speakers, n_valid=2, n_test=3, seed=0)
+    assert set(split) == set(speakers["speaker"])
+    counts = pd.Series(split).value_counts()
+    assert counts["test"] == 3 and counts["valid"] == 2 and counts["train"] == 5
+    test_genders = {s[0] for s, part in split.items() if part == "test"}
+    assert test_genders == {"F", "M"}
+    assert assign_speaker_splits(speakers, 2, 3, seed=0) == split
+
+
+def test_speaker_splits_refuse_no_training_speaker():
+    with pytest.raises(CocktailError, match="valid_speakers"):
+        assign_speaker_splits(speakers_table(2, 2), n_valid=2, n_test=2, seed=0)
+
+
+def test_build_manifest_open_set_never_shares_speakers(rng):
+    utts = [Utterance(f"s{i % 6}", "FM"[i % 2], np.ones(80, np.float32), f"o{i}") for i in range(18)]
+    manifest = build_manifest(utts, SR, "open", n_valid=1, n_test=2, seed=0)
+    assert (manifest.groupby("speaker")["split"].nunique() == 1).all()
+    assert manifest.drop_duplicates("speaker")["split"].value_counts().to_dict() == {"train": 3, "test": 2, "valid": 1}
+
+
+def test_check_not_silent_names_origin():
+    ok = Utterance("a", "F", np.full(10, 0.1, np.float32), "ok.wav")
+    check_not_silent([ok])
+    with pytest.raises(CocktailError, match="quiet.wav"):
+        check_not_silent([ok, Utterance("b", "M", np.zeros(10, np.float32), "quiet.wav")])

@@ -1,0 +1,78 @@
+import pytest
+
+from cocktail.errors import CocktailError
+from cocktail.models import ARCHITECTURES, architecture_section, get_architecture
+from cocktail.params import Params
+
+
+@pytest.fixture
+def params_file(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("mix:\n  ratio_db: 5\ndpcl:\n  hidden: 8\n  layers: 1\n")
+    return path
+
+
+def test_reads_dotted_keys(params_file):
+    params = Params.load(params_file)
+    assert params["mix.ratio_db"] == 5
+    assert params.get("mix.n_sources", 2) == 2
+
+
+def test_missing_key_names_key_and_file(params_file):
+    params = Params.load(params_file)
+    with pytest.raises(CocktailError) as err:
+        params["mix.n_sources"]
+    assert "'mix.n_sources'" in str(err.value) and str(params_file) in str(err.value)
+    with pytest.raises(CocktailError, match="'nosection'"):
+        params["nosection.key"]
+
+
+def test_section_missing_subkey_names_section(params_file):
+    section = Params.load(params_file).section("dpcl")
+    assert section["hidden"] == 8
+    with pytest.raises(CocktailError) as err:
+        section["embedding_dim"]
+    assert "'dpcl.embedding_dim'" in str(err.value) and str(params_file) in str(err.value)
+
+
+def test_section_of_a_scalar_is_refused(params_file):
+    with pytest.raises(CocktailError, match="mix.ratio_db"):
+        Params.load(params_file).section("mix.ratio_db")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(CocktailError, match="nothere.yaml"):
+        Params.load(tmp_path / "nothere.yaml")
+
+
+@pytest.mark.parametrize("text", ["mix: [1, 2\n", "a: b: c\n", "- just\n- a list\n"])
+def test_invalid_yaml(tmp_path, text):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    with pytest.raises(CocktailError, match="params.yaml"):
+        Params.load(path)
+
+
+def test_unknown_architecture_lists_valid_names():
+    with pytest.raises(CocktailError) as err:
+        get_architecture("nope")
+    message = str(err.value)
+    assert "nope" in message
+    for name in ARCHITECTURES:
+        assert name in message
+
+
+def test_architecture_section_names_missing_key():
+    section = {"hidden": 8, "layers": 1, "dropout": 0.0, "epochs": 1, "batch_size": 2, "learning_rate": 1e-3}
+    params = Params({"mix": {"n_sources": 2}, "dpcl": section}, "my-params.yaml")
+    with pytest.raises(CocktailError) as err:
+        architecture_section(params, "dpcl")
+    assert "'dpcl.embedding_dim'" in str(err.value) and "my-params.yaml" in str(err.value)
+    complete = Params({"mix": {"n_sources": 2}, "dpcl": {**section, "embedding_dim": 4}})
+    assert architecture_section(complete, "dpcl")["embedding_dim"] == 4
+
+
+def test_architecture_section_names_missing_budget_key():
+    params = Params({"mix": {"n_sources": 2}, "blstm": {"hidden": 8, "layers": 1, "dropout": 0.0, "permutation": "pit"}})
+    with pytest.raises(CocktailError, match="'blstm.epochs'"):
+        architecture_section(params, "blstm")

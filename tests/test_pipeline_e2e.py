@@ -1,0 +1,154 @@
+"""A tiny `dvc repro` and `dvc exp run` in a temporary git repository: the pipeline as a user drives it."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng speaks the embedded corpus")
+
+TINY = {
+    "synthetic.n_voices": 8,
+    "synthetic.sentences_per_voice": 4,
+    "corpus.valid_speakers": 2,
+    "corpus.test_speakers": 2,
+    "mix.train_mixtures": 24,
+    "mix.valid_mixtures": 4,
+    "mix.test_mixtures": 3,
+    "train.valid_mixtures": 2,
+    "blstm.hidden": 8,
+    "blstm.layers": 1,
+    "blstm.epochs": 1,
+    "dpcl.hidden": 8,
+    "dpcl.layers": 1,
+    "dpcl.epochs": 1,
+    "convtasnet.N": 16,
+    "convtasnet.B": 8,
+    "convtasnet.Sc": 8,
+    "convtasnet.H": 8,
+    "convtasnet.X": 2,
+    "convtasnet.R": 1,
+    "convtasnet.epochs": 1,
+    "evaluate.examples": 1,
+}
+
+
+def set_key(params: dict, dotted: str, value) -> None:
+    *parents, leaf = dotted.split(".")
+    node = params
+    for part in parents:
+        node = node[part]
+    node[leaf] = value
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A copy of the project with tiny params, committed in a fresh git repository, after one `dvc repro`."""
+    repo = tmp_path_factory.mktemp("project")
+    for name in ("dvc.yaml", "pipeline", "src"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, repo / name)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for key, value in TINY.items():
+        set_key(params, key, value)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (repo / ".gitignore").write_text("/data\n__pycache__/\n")
+    run(["git", "init", "-q"], repo)
+    run(["git", "config", "user.email", "test@example.com"], repo)
+    run(["git", "config", "user.name", "test"], repo)
+    run(["dvc", "init", "-q"], repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", "tiny project"], repo)
+    run(["dvc", "repro"], repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", "first run"], repo)
+    return repo
+
+
+def test_repro_writes_metrics_and_examples(project):
+    metrics = json.loads((project / "metrics/eval.json").read_text())
+    for key in ("gnsdr", "gsir", "gsar", "sdri", "si_snri"):
+        assert isinstance(metrics[key], float)
+    oracle = json.loads((project / "metrics/oracle.json").read_text())
+    assert oracle["ibm"]["gnsdr"] > 5.0, "ideal masks must separate far better than the mixture"
+    assert sorted(p.name for p in (project / "results/examples").iterdir())[0].endswith("mixture.wav")
+    assert (project / "dvclive/plots/metrics/eval/si_snri.tsv").is_file()
+
+
+def test_second_repro_runs_nothing(project):
+    result = run(["dvc", "repro"], project)
+    assert "Running stage" not in result.stdout
+
+
+def test_data_stages_are_deterministic(project):
+    lock_before = (project / "dvc.lock").read_text()
+    run(["dvc", "repro", "-f", "prepare", "mix", "features", "--single-item"], project)
+    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    before = yaml.safe_load(lock_before)
+    for stage in ("prepare", "mix", "features"):
+        assert lock["stages"][stage]["outs"] == before["stages"][stage]["outs"], stage
+
+
+@pytest.mark.parametrize("model", ["convtasnet", "dpcl"])
+def test_exp_run_other_model_runs_only_train_and_evaluate(project, model):
+    result = run(["dvc", "exp", "run", "-S", f"model={model}"], project)
+    ran = {line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")}
+    assert ran == {"train", "evaluate"}, result.stdout
+    diff = run(["dvc", "metrics", "diff", "HEAD", "--json"], project)
+    changed = json.loads(diff.stdout)["metrics/eval.json"]
+    assert {"gnsdr", "gsir", "gsar", "sdri", "si_snri"} <= set(changed)
+    run(["git", "checkout", "--", "."], project)
+    run(["dvc", "checkout", "-q"], project, check=False)
+
+
+def write_params(project: Path, tmp_path: Path, **overrides) -> Path:
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    for key, value in overrides.items():
+        if value is None:
+            *parents, leaf = key.split(".")
+            node = params
+            for part in parents:
+                node = node[part]
+            del node[leaf]
+        else:
+            set_key(params, key, value)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("stage", "overrides", "expected"),
+    [
+        ("train", {"model": "wavenet"}, "Valid names: blstm, convtasnet, dpcl"),
+        ("train", {"dpcl.embedding_dim": None, "model": "dpcl"}, "dpcl.embedding_dim"),
+        ("mix", {"mix.n_sources": None}, "mix.n_sources"),
+        ("prepare", {"corpus.name": "folder", "corpus.root": "/nonexistent/corpus"}, "/nonexistent/corpus"),
+        ("train", {"blstm.permutation": "sorted", "model": "blstm"}, "blstm.permutation"),
+    ],
+)
+def test_bad_params_fail_clearly_and_write_nothing(project, tmp_path, stage, overrides, expected):
+    params = write_params(project, tmp_path, **overrides)
+    outputs = {"train": "model", "mix": "data/mixtures", "prepare": "data/prepared"}
+    before = sorted(p.name for p in (project / outputs[stage]).parent.iterdir())
+    mtime = (project / outputs[stage]).stat().st_mtime
+    result = run([sys.executable, f"pipeline/{stage}.py", "--params", str(params)], project, check=False)
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in (project / outputs[stage]).parent.iterdir()) == before, "no temporary output left"
+    assert (project / outputs[stage]).stat().st_mtime == mtime, "the previous output is untouched"
