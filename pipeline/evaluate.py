@@ -1,11 +1,11 @@
 """evaluate: separate whole test mixtures with the trained model and score them (BSS Eval v3, SI-SNR)."""
 
 from cocktail.errors import CocktailError
-from cocktail.evaluation import score_all, separate_all, summarise, write_examples, write_metrics
+from cocktail.evaluation import score_all, separate_all, summarise, write_examples
 from cocktail.mixing import MixtureSet
 from cocktail.models import architecture_section
 from cocktail.separation import Separator
-from cocktail.shards import save_csv
+from cocktail.shards import save_csv, save_json
 from cocktail.stage import run_stage
 
 MODEL_DIR = "model"
@@ -30,7 +30,7 @@ def main(params):
     metrics = summarise(per_source, {"model": separator.architecture_name, "test_mixtures": len(mixtures)})
     save_csv(PER_SOURCE, per_source)
     write_examples(EXAMPLES, mixtures, estimates, per_source, int(params["evaluate.examples"]), separator.spectral.sample_rate)
-    write_metrics(METRICS, metrics)
+    save_json(METRICS, metrics)
     print({k: metrics[k] for k in ("gnsdr", "gsir", "gsar", "sdri", "si_snri")})
 
 

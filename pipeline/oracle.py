@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from cocktail.evaluation import oracle_estimates, score_all, summarise, write_metrics
+from cocktail.evaluation import oracle_estimates, score_all, summarise
 from cocktail.mixing import MixtureSet
-from cocktail.shards import save_csv
+from cocktail.shards import save_csv, save_json
 from cocktail.stage import run_stage
 from cocktail.stft import StftConfig
 
@@ -23,7 +23,7 @@ def main(params):
         tables.append(per_source.assign(mask=mask))
         print(mask, {k: results[mask][k] for k in ("gnsdr", "gsir", "gsar", "si_snri")})
     save_csv(PER_SOURCE, pd.concat(tables))
-    write_metrics(METRICS, results)
+    save_json(METRICS, results)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,11 @@
 
 import keras
 
-from cocktail.evaluation import write_metrics
 from cocktail.features import SpectralSettings
 from cocktail.mixing import MixtureSet
 from cocktail.models import architecture_section, get_architecture
 from cocktail.separation import Separator
-from cocktail.shards import load_npz
+from cocktail.shards import load_npz, save_json
 from cocktail.stage import run_stage
 from cocktail.training import TrainConfig, fit
 
@@ -32,7 +31,7 @@ def main(params):
     print(f"model {name}: {separator.model.count_params():,} parameters, {len(train_pairs[0])} training examples")
     summary = fit(separator, architecture.loss(section), train_pairs, valid_pairs, valid_mixtures, cfg, LIVE_DIR)
     separator.save(MODEL_DIR)
-    write_metrics(METRICS, {"model": name, **summary})
+    save_json(METRICS, {"model": name, **summary})
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 """Scoring separations of whole test mixtures: per-source BSS Eval and SI-SNR, aggregates, examples."""
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +9,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from tqdm import tqdm
 
-from cocktail.atomic import atomic_dir, atomic_path
+from cocktail.atomic import atomic_dir
 from cocktail.audio import write_wav
 from cocktail.masks import EPS, ideal_binary_mask, ideal_ratio_mask, wiener_like_mask
 from cocktail.metrics import aggregate, score_mixture
@@ -31,11 +30,6 @@ def score_all(mixtures: MixtureSet, estimates: list[np.ndarray], desc: str) -> p
 
 def separate_all(separate: Callable[[np.ndarray], np.ndarray], mixtures: MixtureSet, desc: str) -> list[np.ndarray]:
     return [separate(m) for m in tqdm(mixtures.mixtures, desc=desc, unit="mix")]
-
-
-def write_metrics(path: str | Path, metrics: dict) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
 
 
 def write_examples(directory: str | Path, mixtures: MixtureSet, estimates: list[np.ndarray], per_source: pd.DataFrame, count: int, sample_rate: int) -> None:

@@ -2,6 +2,7 @@
 
 Ragged audio is stored concatenated with an offsets array, in NPZ (never pickle)."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,11 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
         raise CocktailError(f"{path} not found: run the stage that writes it first (`dvc repro`).")
     with np.load(path, allow_pickle=False) as npz:
         return {key: npz[key] for key in npz.files}
+
+
+def save_json(path: str | Path, data: dict) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def save_csv(path: str | Path, table: pd.DataFrame) -> None:

@@ -1,14 +1,11 @@
 """Running a pipeline stage: --help, params loading, and one clean error line instead of a traceback."""
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from cocktail.errors import CocktailError  # noqa: E402
-from cocktail.params import Params  # noqa: E402
+from cocktail.errors import CocktailError
+from cocktail.params import Params
 
 
 def run_stage(main: Callable[[Params], None], description: str) -> None:
