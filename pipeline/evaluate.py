@@ -1,7 +1,9 @@
 """evaluate: separate whole test mixtures with the trained model and score them (BSS Eval v3, SI-SNR)."""
 
+import numpy as np
+
 from cocktail.errors import CocktailError
-from cocktail.evaluation import score_all, separate_all, summarise, write_examples
+from cocktail.evaluation import mask_accuracies, score_all, separate_all, summarise, write_examples
 from cocktail.mixing import MixtureSet
 from cocktail.models import architecture_section
 from cocktail.separation import Separator
@@ -25,9 +27,13 @@ def main(params):
             "run `dvc repro` so the train stage trains it first."
         )
     mixtures = MixtureSet.load(TEST_MIXTURES)
-    estimates = separate_all(lambda m: separator.separate(m).sources, mixtures, f"separating ({separator.architecture_name})")
+    separations = separate_all(separator.separate, mixtures, f"separating ({separator.architecture_name})")
+    estimates = [s.sources for s in separations]
     per_source = score_all(mixtures, estimates, "scoring")
-    metrics = summarise(per_source, {"model": separator.architecture_name, "test_mixtures": len(mixtures)})
+    extra = {"model": separator.architecture_name, "test_mixtures": len(mixtures)}
+    if separator.inference != "time":
+        extra["mask_accuracy"] = float(np.nanmean(mask_accuracies(mixtures, separations, per_source, separator.spectral)))
+    metrics = summarise(per_source, extra)
     save_csv(PER_SOURCE, per_source)
     write_examples(EXAMPLES, mixtures, estimates, per_source, int(params["evaluate.examples"]), separator.spectral.sample_rate)
     save_json(METRICS, metrics)

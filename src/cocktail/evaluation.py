@@ -11,9 +11,11 @@ from tqdm import tqdm
 
 from cocktail.atomic import atomic_dir
 from cocktail.audio import write_wav
-from cocktail.masks import EPS, ideal_binary_mask, ideal_ratio_mask, wiener_like_mask
+from cocktail.features import SpectralSettings
+from cocktail.masks import EPS, ideal_binary_mask, ideal_ratio_mask, mask_accuracy, voice_activity_weights, wiener_like_mask
 from cocktail.metrics import aggregate, score_mixture
 from cocktail.mixing import MixtureSet
+from cocktail.separation import Separation
 from cocktail.shards import save_csv
 from cocktail.stft import StftConfig, istft, stft
 
@@ -28,8 +30,19 @@ def score_all(mixtures: MixtureSet, estimates: list[np.ndarray], desc: str) -> p
     return pd.DataFrame(rows)
 
 
-def separate_all(separate: Callable[[np.ndarray], np.ndarray], mixtures: MixtureSet, desc: str) -> list[np.ndarray]:
+def separate_all(separate: Callable[[np.ndarray], Separation], mixtures: MixtureSet, desc: str) -> list[Separation]:
     return [separate(m) for m in tqdm(mixtures.mixtures, desc=desc, unit="mix")]
+
+
+def mask_accuracies(mixtures: MixtureSet, separations: list[Separation], per_source: pd.DataFrame, spectral: SpectralSettings) -> list[float]:
+    """Per mixture, the share of active bins where the estimated masks (matched to references) equal the IBM."""
+    accuracies = []
+    for mixture, sources, separation, mix_id in zip(mixtures.mixtures, mixtures.sources, separations, mixtures.table["mix_id"]):
+        order = per_source[per_source["mix_id"] == mix_id].sort_values("source")["estimate"].to_numpy()
+        ibm = ideal_binary_mask(np.abs(stft(sources, spectral.stft)))
+        active = voice_activity_weights(np.abs(stft(mixture, spectral.stft)), spectral.vad_db)
+        accuracies.append(mask_accuracy(separation.masks[order], ibm, active))
+    return accuracies
 
 
 def write_examples(directory: str | Path, mixtures: MixtureSet, estimates: list[np.ndarray], per_source: pd.DataFrame, count: int, sample_rate: int) -> None:
