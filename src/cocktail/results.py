@@ -29,10 +29,8 @@ def experiment_rows() -> list[dict]:
     for row in dvc.api.exp_show():
         if metric(row, "metrics/eval.json", "gnsdr") is None:
             continue
-        model = row.get("model") or metric(row, "params.yaml", "model")
-        label = model
-        if model == "blstm":
-            label = f"blstm ({row.get('blstm.permutation') or metric(row, 'params.yaml', 'blstm.permutation')})"
+        model = metric(row, "metrics/eval.json", "model")
+        label = f"blstm ({metric(row, 'params.yaml', 'blstm.permutation')})" if model == "blstm" else model
         rows.append(
             {
                 "label": label,
