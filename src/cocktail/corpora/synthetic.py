@@ -19,6 +19,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
+from cocktail.audio import resample
 from cocktail.corpora import wordlist as w
 from cocktail.corpora.base import Utterance
 from cocktail.errors import CocktailError
@@ -101,8 +102,8 @@ def voices(n_voices: int, seed: int) -> list[Voice]:
     """
     if not 1 <= n_voices <= MAX_VOICES:
         raise CocktailError(
-            f"The synthetic corpus can make 1 to {MAX_VOICES} distinct voices, not {n_voices}: "
-            "change its number of voices."
+            f"params key 'synthetic.n_voices' is {n_voices}: the synthetic corpus makes 1 to {MAX_VOICES} "
+            "distinct voices. Set it within that range."
         )
     rng = np.random.default_rng(seed)
     n_f = n_voices // 2
@@ -178,7 +179,7 @@ def _speak(espeak: str, voice: Voice, text: str, sample_rate: int) -> np.ndarray
         )
     audio, rate = sf.read(io.BytesIO(result.stdout), dtype="float32", always_2d=True)
     audio, _ = librosa.effects.trim(audio.mean(axis=1), top_db=TRIM_TOP_DB)
-    audio = librosa.resample(audio, orig_sr=rate, target_sr=sample_rate, res_type="soxr_hq")
+    audio = resample(audio, rate, sample_rate)
     peak = float(np.max(np.abs(audio), initial=0.0))
     if peak == 0.0:
         raise CocktailError(
@@ -201,8 +202,8 @@ def synthesize(
         )
     if sentences_per_voice < 1:
         raise CocktailError(
-            "The synthetic corpus needs at least one sentence per voice, "
-            f"not {sentences_per_voice}."
+            f"params key 'synthetic.sentences_per_voice' is {sentences_per_voice}: "
+            "the synthetic corpus needs at least one sentence per voice."
         )
     cast = voices(n_voices, seed)
     texts = sentences(n_voices * sentences_per_voice, np.random.default_rng(seed))
