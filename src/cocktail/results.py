@@ -24,18 +24,23 @@ def metric(row: dict, file: str, key: str):
     return None
 
 
-def experiment_rows() -> list[dict]:
-    rows = []
-    for row in dvc.api.exp_show():
+def experiment_rows(commits: int) -> list[dict]:
+    """One row per system, from the workspace, the last `commits` commits and their experiments, newest first."""
+    rows, seen = [], set()
+    for row in dvc.api.exp_show(num=commits):
         if metric(row, "metrics/eval.json", "gnsdr") is None:
             continue
         model = metric(row, "metrics/eval.json", "model")
         label = f"blstm ({metric(row, 'params.yaml', 'blstm.permutation')})" if model == "blstm" else model
+        if label in seen:
+            continue
+        seen.add(label)
         rows.append(
             {
                 "label": label,
                 "source": row.get("Experiment") or row.get("rev"),
                 "values": {key: metric(row, "metrics/eval.json", key) for _, key in COLUMNS},
+                "mask_accuracy": metric(row, "metrics/eval.json", "mask_accuracy"),
                 "parameters": metric(row, "metrics/train.json", "parameters"),
                 "train_seconds": metric(row, "metrics/train.json", "train_seconds"),
             }
@@ -44,20 +49,17 @@ def experiment_rows() -> list[dict]:
 
 
 def markdown_table(rows: list[dict], oracle: dict) -> str:
-    header = "| system | " + " | ".join(c for c, _ in COLUMNS) + " | parameters | training time |"
-    lines = [header, "|" + "---|" * (len(COLUMNS) + 3)]
-    seen = set()
+    header = "| system | " + " | ".join(c for c, _ in COLUMNS) + " | mask accuracy | parameters | training time |"
+    lines = [header, "|" + "---|" * (len(COLUMNS) + 4)]
     for row in sorted(rows, key=lambda r: -(r["values"]["gnsdr"] or 0)):
-        if row["label"] in seen:
-            continue
-        seen.add(row["label"])
         values = " | ".join(f"{row['values'][k]:.2f}" for _, k in COLUMNS)
         minutes = f"{row['train_seconds'] / 60:.1f} min" if row["train_seconds"] else ""
         params = f"{row['parameters'] / 1e6:.2f} M" if row["parameters"] else ""
-        lines.append(f"| {row['label']} | {values} | {params} | {minutes} |")
+        accuracy = f"{row['mask_accuracy']:.1%}" if row["mask_accuracy"] is not None else ""
+        lines.append(f"| {row['label']} | {values} | {accuracy} | {params} | {minutes} |")
     for mask, values in oracle.items():
         cells = " | ".join(f"{values[k]:.2f}" for _, k in COLUMNS)
-        lines.append(f"| oracle {mask.upper()} | {cells} | | |")
+        lines.append(f"| oracle {mask.upper()} | {cells} | | | |")
     return "\n".join(lines)
 
 
@@ -72,10 +74,11 @@ def write_between_markers(readme: Path, table: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readme", type=Path, help="write the table into this file between the results markers")
+    parser.add_argument("--commits", type=int, default=3, help="look this many commits back for experiments (default 3)")
     args = parser.parse_args()
     oracle_path = Path("metrics/oracle.json")
     oracle = json.loads(oracle_path.read_text()) if oracle_path.is_file() else {}
-    table = markdown_table(experiment_rows(), oracle)
+    table = markdown_table(experiment_rows(args.commits), oracle)
     if args.readme:
         write_between_markers(args.readme, table)
     print(table)
