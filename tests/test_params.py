@@ -15,7 +15,6 @@ def params_file(tmp_path):
 def test_reads_dotted_keys(params_file):
     params = Params.load(params_file)
     assert params["mix.ratio_db"] == 5
-    assert params.get("mix.n_sources", 2) == 2
 
 
 def test_missing_key_names_key_and_file(params_file):

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cocktail.models import ARCHITECTURES
+
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng speaks the embedded corpus")
 
@@ -103,7 +105,10 @@ def test_data_stages_are_deterministic(project):
         assert lock["stages"][stage]["outs"] == before["stages"][stage]["outs"], stage
 
 
-@pytest.mark.parametrize("model", ["convtasnet", "dpcl"])
+OTHER_MODELS = sorted(set(ARCHITECTURES) - {yaml.safe_load((ROOT / "params.yaml").read_text())["model"]})
+
+
+@pytest.mark.parametrize("model", OTHER_MODELS)
 def test_exp_run_other_model_runs_only_train_and_evaluate(project, model):
     result = run(["dvc", "exp", "run", "-S", f"model={model}"], project)
     ran = {line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")}

@@ -48,12 +48,6 @@ class Params:
             raise CocktailError(f"params key '{key}' in {self.source} must be a section (a mapping), found {value!r}.")
         return SectionView(value, key, self.source)
 
-    def get(self, key: str, default=None):
-        try:
-            return self[key]
-        except CocktailError:
-            return default
-
 
 class SectionView(dict):
     """A params section that remembers its name, so a missing key is reported as 'dpcl.hidden'."""

@@ -38,7 +38,6 @@ def experiment_rows(commits: int) -> list[dict]:
         rows.append(
             {
                 "label": label,
-                "source": row.get("Experiment") or row.get("rev"),
                 "values": {key: metric(row, "metrics/eval.json", key) for _, key in COLUMNS},
                 "mask_accuracy": metric(row, "metrics/eval.json", "mask_accuracy"),
                 "parameters": metric(row, "metrics/train.json", "parameters"),
@@ -74,7 +73,7 @@ def write_between_markers(readme: Path, table: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readme", type=Path, help="write the table into this file between the results markers")
-    parser.add_argument("--commits", type=int, default=3, help="look this many commits back for experiments (default 3)")
+    parser.add_argument("--commits", type=int, default=10, help="look this many commits back for experiments (default 10)")
     args = parser.parse_args()
     oracle_path = Path("metrics/oracle.json")
     oracle = json.loads(oracle_path.read_text()) if oracle_path.is_file() else {}
