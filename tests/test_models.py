@@ -92,3 +92,14 @@ def test_cluster_masks_recovers_two_directions(rng):
     np.testing.assert_array_equal(masks.sum(axis=0), 1)
     truth = np.stack([groups == 0, groups == 1]).astype(np.float32)
     assert np.array_equal(masks, truth) or np.array_equal(masks, truth[::-1])
+
+
+def test_convtasnet_output_does_not_shift_with_input_length():
+    """A length that is not a multiple of the encoder stride must not misalign encoder and decoder."""
+    section = {"N": 16, "L": 16, "B": 8, "Sc": 8, "H": 8, "P": 3, "X": 2, "R": 1}
+    model = ARCHITECTURES["convtasnet"].build(section, 129, 2)
+    x = np.random.default_rng(0).standard_normal(1600).astype(np.float32)
+    reference = np.asarray(model(x[None]))[0]
+    for extra in (1, 3, 5):
+        padded = np.asarray(model(np.pad(x, (0, extra))[None]))[0]
+        assert np.abs(padded[:, :1500] - reference[:, :1500]).max() < 0.01 * np.abs(reference).max()

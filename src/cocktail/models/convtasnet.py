@@ -11,7 +11,7 @@ from keras import layers, ops
 
 from cocktail.losses import negative_si_snr_upit
 from cocktail.models.base import Architecture, waveform_pairs
-from cocktail.models.layers import CropLike, GlobalLayerNorm
+from cocktail.models.layers import CropLike, GlobalLayerNorm, PadToMultiple
 
 
 def separator_block(x, bottleneck: int, hidden: int, skip: int, kernel: int, dilation: int):
@@ -26,7 +26,7 @@ def build(section, n_bins: int, n_sources: int) -> keras.Model:
     n_filters, length = int(section["N"]), int(section["L"])
     inputs = keras.Input((None,), name="waveform")
     frames = layers.Conv1D(n_filters, length, strides=length // 2, padding="same", use_bias=False, activation="relu")(
-        layers.Reshape((-1, 1))(inputs)
+        layers.Reshape((-1, 1))(PadToMultiple(length // 2)(inputs))
     )
     x = layers.Conv1D(int(section["B"]), 1)(GlobalLayerNorm()(frames))
     skips = []

@@ -29,6 +29,21 @@ class GlobalLayerNorm(layers.Layer):
         return self.gamma * (x - mean) / ops.sqrt(var + 1e-8) + self.beta
 
 
+class PadToMultiple(layers.Layer):
+    """Zero-pad (batch, samples) at the end to a multiple of the encoder stride.
+
+    With "same" padding a strided convolution shifts its frames by a few samples whenever the
+    length is not a multiple of the stride, and the decoder would then be misaligned."""
+
+    def __init__(self, multiple: int, **kwargs):
+        super().__init__(**kwargs)
+        self.multiple = multiple
+
+    def call(self, x):
+        missing = (-ops.shape(x)[1]) % self.multiple
+        return ops.pad(x, [[0, 0], [0, missing]])
+
+
 class CropLike(layers.Layer):
     """Cut the decoder's output (batch, sources, samples) to the input's length."""
 
