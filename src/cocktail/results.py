@@ -24,12 +24,17 @@ def metric(row: dict, file: str, key: str):
     return None
 
 
+def number(value):
+    """exp_show shows a metric a row lacks as a placeholder string."""
+    return value if isinstance(value, (int, float)) else None
+
+
 def experiment_rows(commits: int) -> list[dict]:
     """One row per system, from the workspace, the last `commits` commits and their experiments, newest first."""
     rows, seen = [], set()
     for row in dvc.api.exp_show(num=commits):
-        if metric(row, "metrics/eval.json", "gnsdr") is None:
-            continue
+        if number(metric(row, "metrics/eval.json", "gnsdr")) is None:
+            continue  # a commit or a failed experiment without evaluation
         model = metric(row, "metrics/eval.json", "model")
         label = f"blstm ({metric(row, 'params.yaml', 'blstm.permutation')})" if model == "blstm" else model
         if label in seen:
@@ -38,10 +43,10 @@ def experiment_rows(commits: int) -> list[dict]:
         rows.append(
             {
                 "label": label,
-                "values": {key: metric(row, "metrics/eval.json", key) for _, key in COLUMNS},
-                "mask_accuracy": metric(row, "metrics/eval.json", "mask_accuracy"),
-                "parameters": metric(row, "metrics/train.json", "parameters"),
-                "train_seconds": metric(row, "metrics/train.json", "train_seconds"),
+                "values": {key: number(metric(row, "metrics/eval.json", key)) for _, key in COLUMNS},
+                "mask_accuracy": number(metric(row, "metrics/eval.json", "mask_accuracy")),
+                "parameters": number(metric(row, "metrics/train.json", "parameters")),
+                "train_seconds": number(metric(row, "metrics/train.json", "train_seconds")),
             }
         )
     return rows
