@@ -4,7 +4,7 @@ import pytest
 
 from cocktail.corpora.base import Utterance
 from cocktail.errors import CocktailError
-from cocktail.mixing import make_mixtures
+from cocktail.mixing import fit_length, make_mixtures
 from cocktail.prepare import assign_speaker_splits, build_manifest, check_not_silent
 
 SR = 8000
@@ -140,3 +140,9 @@ def test_check_not_silent_names_origin():
     check_not_silent([ok])
     with pytest.raises(CocktailError, match="quiet.wav"):
         check_not_silent([ok, Utterance("b", "M", np.zeros(10, np.float32), "quiet.wav")])
+
+
+@pytest.mark.parametrize("length", ["max", -1.0, 0])
+def test_bad_length_names_the_key(length):
+    with pytest.raises(CocktailError, match="mix.length"):
+        fit_length([np.ones(100, np.float32)], length, 8000, np.random.default_rng(0))

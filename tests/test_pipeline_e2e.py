@@ -144,11 +144,13 @@ def write_params(project: Path, tmp_path: Path, **overrides) -> Path:
         ("mix", {"mix.n_sources": None}, "mix.n_sources"),
         ("prepare", {"corpus.name": "folder", "corpus.root": "/nonexistent/corpus"}, "/nonexistent/corpus"),
         ("train", {"blstm.permutation": "sorted", "model": "blstm"}, "blstm.permutation"),
+        ("oracle", {"oracle.masks": ["ideal"]}, "oracle.masks"),
+        ("mix", {"mix.length": "max"}, "mix.length"),
     ],
 )
 def test_bad_params_fail_clearly_and_write_nothing(project, tmp_path, stage, overrides, expected):
     params = write_params(project, tmp_path, **overrides)
-    outputs = {"train": "model", "mix": "data/mixtures", "prepare": "data/prepared"}
+    outputs = {"train": "model", "mix": "data/mixtures", "prepare": "data/prepared", "oracle": "metrics/oracle.json"}
     before = sorted(p.name for p in (project / outputs[stage]).parent.iterdir())
     mtime = (project / outputs[stage]).stat().st_mtime
     result = run([sys.executable, f"pipeline/{stage}.py", "--params", str(params)], project, check=False)

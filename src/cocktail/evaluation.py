@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from cocktail.atomic import atomic_dir
 from cocktail.audio import write_wav
+from cocktail.errors import CocktailError
 from cocktail.features import SpectralSettings
 from cocktail.masks import EPS, ideal_binary_mask, ideal_ratio_mask, mask_accuracy, voice_activity_weights, wiener_like_mask
 from cocktail.metrics import aggregate, score_mixture
@@ -62,6 +63,8 @@ ORACLE_MASKS = {"ibm": ideal_binary_mask, "irm": ideal_ratio_mask, "wiener": wie
 
 def oracle_estimates(mixtures: MixtureSet, mask_name: str, cfg: StftConfig) -> list[np.ndarray]:
     """Ideal masks from the true sources applied to the mixture STFT: the ceiling of every mask model."""
+    if mask_name not in ORACLE_MASKS:
+        raise CocktailError(f"params key 'oracle.masks' names '{mask_name}': valid masks are {', '.join(ORACLE_MASKS)}.")
     make_mask = ORACLE_MASKS[mask_name]
     estimates = []
     for mixture, sources in zip(mixtures.mixtures, mixtures.sources):

@@ -55,6 +55,8 @@ def fit_length(signals: list[np.ndarray], length: str | float, sample_rate: int,
     if length == "min":
         n = min(len(s) for s in signals)
         return [s[:n] for s in signals]
+    if isinstance(length, bool) or not isinstance(length, (int, float)) or length <= 0:
+        raise CocktailError(f"params key 'mix.length' is {length!r}: use 'min' or a segment length in seconds, e.g. 4.0.")
     n = int(round(float(length) * sample_rate))
     fitted = []
     for s in signals:
