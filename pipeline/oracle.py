@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from cocktail.evaluation import oracle_estimates, score_all, summarise
+from cocktail.evaluation import check_oracle_masks, oracle_estimates, score_all, summarise
 from cocktail.mixing import MixtureSet
 from cocktail.shards import save_csv, save_json
 from cocktail.stage import run_stage
@@ -15,6 +15,7 @@ PER_SOURCE = "metrics/oracle_per_source.csv"
 
 def main(params):
     cfg = StftConfig.from_params(params.section("features"))
+    check_oracle_masks(params["oracle.masks"])
     mixtures = MixtureSet.load(TEST_MIXTURES)
     results, tables = {}, []
     for mask in params["oracle.masks"]:

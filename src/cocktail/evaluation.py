@@ -35,11 +35,16 @@ def separate_all(separate: Callable[[np.ndarray], Separation], mixtures: Mixture
     return [separate(m) for m in tqdm(mixtures.mixtures, desc=desc, unit="mix")]
 
 
+def estimate_order(per_source: pd.DataFrame, mix_id: str) -> np.ndarray:
+    """Index of the estimate matched to each reference of one mixture (the best permutation)."""
+    return per_source[per_source["mix_id"] == mix_id].sort_values("source")["estimate"].to_numpy()
+
+
 def mask_accuracies(mixtures: MixtureSet, separations: list[Separation], per_source: pd.DataFrame, spectral: SpectralSettings) -> list[float]:
     """Per mixture, the share of active bins where the estimated masks (matched to references) equal the IBM."""
     accuracies = []
     for mixture, sources, separation, mix_id in zip(mixtures.mixtures, mixtures.sources, separations, mixtures.table["mix_id"]):
-        order = per_source[per_source["mix_id"] == mix_id].sort_values("source")["estimate"].to_numpy()
+        order = estimate_order(per_source, mix_id)
         ibm = ideal_binary_mask(np.abs(stft(sources, spectral.stft)))
         active = voice_activity_weights(np.abs(stft(mixture, spectral.stft)), spectral.vad_db)
         accuracies.append(mask_accuracy(separation.masks[order], ibm, active))
@@ -51,7 +56,7 @@ def write_examples(directory: str | Path, mixtures: MixtureSet, estimates: list[
     with atomic_dir(directory) as tmp:
         for i in range(min(count, len(mixtures))):
             mix_id = mixtures.table.at[i, "mix_id"]
-            order = per_source[per_source["mix_id"] == mix_id].sort_values("source")["estimate"].to_numpy()
+            order = estimate_order(per_source, mix_id)
             write_wav(tmp / f"{mix_id}_mixture.wav", mixtures.mixtures[i], sample_rate)
             for r, e in enumerate(order):
                 write_wav(tmp / f"{mix_id}_s{r + 1}_reference.wav", mixtures.sources[i][r], sample_rate)
@@ -61,10 +66,15 @@ def write_examples(directory: str | Path, mixtures: MixtureSet, estimates: list[
 ORACLE_MASKS = {"ibm": ideal_binary_mask, "irm": ideal_ratio_mask, "wiener": wiener_like_mask}
 
 
+def check_oracle_masks(names: list[str]) -> None:
+    """Refuse unknown mask names before any mixture is scored."""
+    unknown = [name for name in names if name not in ORACLE_MASKS]
+    if unknown:
+        raise CocktailError(f"params key 'oracle.masks' names {', '.join(unknown)}: valid masks are {', '.join(ORACLE_MASKS)}.")
+
+
 def oracle_estimates(mixtures: MixtureSet, mask_name: str, cfg: StftConfig) -> list[np.ndarray]:
     """Ideal masks from the true sources applied to the mixture STFT: the ceiling of every mask model."""
-    if mask_name not in ORACLE_MASKS:
-        raise CocktailError(f"params key 'oracle.masks' names '{mask_name}': valid masks are {', '.join(ORACLE_MASKS)}.")
     make_mask = ORACLE_MASKS[mask_name]
     estimates = []
     for mixture, sources in zip(mixtures.mixtures, mixtures.sources):
