@@ -3,39 +3,63 @@
 import numpy as np
 
 from cocktail.errors import CocktailError
-from cocktail.evaluation import mask_accuracies, score_all, separate_all, summarise, write_examples
-from cocktail.mixing import MixtureSet
+from cocktail.evaluation import (
+    check_evaluation_settings, fit_source_count, mask_accuracies, score_all, separate_all, summarise, write_examples,
+)
+from cocktail.mixing import MixtureSet, mixtures_from_params
 from cocktail.models import architecture_section
-from cocktail.separation import Separator
+from cocktail.prepare import load_prepared
+from cocktail.separation import load_separator
 from cocktail.shards import save_csv, save_json
 from cocktail.stage import run_stage
 
 MODEL_DIR = "model"
+PREPARED = "data/prepared"
 TEST_MIXTURES = "data/mixtures/test.npz"
 METRICS = "metrics/eval.json"
 PER_SOURCE = "metrics/eval_per_source.csv"
 EXAMPLES = "results/examples"
 
 
+def test_mixtures(params, n_sources: int) -> MixtureSet:
+    """The mix stage's test set, or, for another number of sources, the same test speakers mixed that way."""
+    if n_sources == int(params["mix.n_sources"]):
+        return MixtureSet.load(TEST_MIXTURES)
+    audio, manifest = load_prepared(PREPARED)
+    return mixtures_from_params(
+        audio, manifest, params.section("mix"), "test", n_sources, int(params["corpus.sample_rate"]), int(params["seed"])
+    )
+
+
 def main(params):
     name = params["model"]
     architecture_section(params, name)
-    separator = Separator.load(MODEL_DIR)
+    separator = load_separator(MODEL_DIR)
     if separator.architecture_name != name:
         raise CocktailError(
             f"{MODEL_DIR}/ holds a '{separator.architecture_name}' model but params key 'model' is '{name}': "
             "run `dvc repro` so the train stage trains it first."
         )
-    mixtures = MixtureSet.load(TEST_MIXTURES)
-    separations = separate_all(separator.separate, mixtures, f"separating ({separator.architecture_name})")
+    settings = params.section("evaluate")
+    n_sources = int(settings["n_sources"] or separator.n_sources)
+    clustering = settings["clustering"]
+    check_evaluation_settings(separator, n_sources, clustering)
+    separator.clustering = clustering
+    separator.meanshift_quantile = float(settings["meanshift_quantile"])
+    separator.meanshift_min_share = float(settings["meanshift_min_share"])
+    mixtures = test_mixtures(params, n_sources)
+    found = separate_all(separator, mixtures, f"separating ({name}, {n_sources} sources)", n_sources)
+    separations = [fit_source_count(s, m, n_sources) for s, m in zip(found, mixtures.mixtures)]
     estimates = [s.sources for s in separations]
     per_source = score_all(mixtures, estimates, "scoring")
-    extra = {"model": separator.architecture_name, "test_mixtures": len(mixtures)}
+    extra = {"model": name, "test_mixtures": len(mixtures), "n_sources": n_sources, "clustering": clustering}
+    if clustering == "meanshift":
+        extra["source_count_accuracy"] = float(np.mean([len(s.sources) == n_sources for s in found]))
     if separator.inference != "time":
         extra["mask_accuracy"] = float(np.nanmean(mask_accuracies(mixtures, separations, per_source, separator.spectral)))
     metrics = summarise(per_source, extra)
     save_csv(PER_SOURCE, per_source)
-    write_examples(EXAMPLES, mixtures, estimates, per_source, int(params["evaluate.examples"]), separator.spectral.sample_rate)
+    write_examples(EXAMPLES, mixtures, estimates, per_source, int(settings["examples"]), separator.spectral.sample_rate)
     save_json(METRICS, metrics)
     print({k: metrics[k] for k in ("gnsdr", "gsir", "gsar", "sdri", "si_snri")})
 

@@ -16,20 +16,33 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng speaks the embedded corpus")
 
 TINY = {
-    "synthetic.n_voices": 8,
+    "synthetic.n_voices": 10,
     "synthetic.sentences_per_voice": 4,
-    "corpus.valid_speakers": 2,
-    "corpus.test_speakers": 2,
+    "corpus.valid_speakers": 3,
+    "corpus.test_speakers": 3,
     "mix.train_mixtures": 24,
     "mix.valid_mixtures": 4,
     "mix.test_mixtures": 3,
     "train.valid_mixtures": 2,
+    "ff.hidden": 8,
+    "ff.epochs": 1,
+    "lstm.hidden": 8,
+    "lstm.layers": 1,
+    "lstm.epochs": 1,
     "blstm.hidden": 8,
     "blstm.layers": 1,
     "blstm.epochs": 1,
+    "blstm_dc.hidden": 8,
+    "blstm_dc.layers": 1,
+    "blstm_dc.epochs": 1,
     "dpcl.hidden": 8,
     "dpcl.layers": 1,
     "dpcl.epochs": 1,
+    "danet.hidden": 8,
+    "danet.layers": 1,
+    "danet.epochs": 1,
+    "nmf.components": 4,
+    "nmf.iterations": 20,
     "convtasnet.N": 16,
     "convtasnet.B": 8,
     "convtasnet.Sc": 8,
@@ -111,11 +124,52 @@ OTHER_MODELS = sorted(set(ARCHITECTURES) - {yaml.safe_load((ROOT / "params.yaml"
 @pytest.mark.parametrize("model", OTHER_MODELS)
 def test_exp_run_other_model_runs_only_train_and_evaluate(project, model):
     result = run(["dvc", "exp", "run", "-S", f"model={model}"], project)
-    ran = {line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")}
-    assert ran == {"train", "evaluate"}, result.stdout
+    assert ran_stages(result) == {"train", "evaluate"}, result.stdout
     diff = run(["dvc", "metrics", "diff", "HEAD", "--json"], project)
     changed = json.loads(diff.stdout)["metrics/eval.json"]
     assert {"gnsdr", "gsir", "gsar", "sdri", "si_snri"} <= set(changed)
+    train = json.loads((project / "metrics/train.json").read_text())
+    assert train["model"] == model and train["parameters"] > 0
+    assert train["train_seconds"] > 0 and train["real_time_factor"] > 0
+    if ARCHITECTURES[model].inference != "time":
+        assert 0.0 <= json.loads((project / "metrics/eval.json").read_text())["mask_accuracy"] <= 1.0
+    run(["git", "checkout", "--", "."], project)
+    run(["dvc", "checkout", "-q"], project, check=False)
+
+
+def ran_stages(result: subprocess.CompletedProcess) -> set[str]:
+    return {line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")}
+
+
+@pytest.mark.parametrize("model", ["blstm", "danet", "convtasnet"])
+def test_three_sources_end_to_end(project, model):
+    """Mask nets output three masks (PIT), embedding models cluster with k = 3, Conv-TasNet outputs three."""
+    run(["dvc", "exp", "run", "-S", "mix.n_sources=3", "-S", f"model={model}"], project)
+    metrics = json.loads((project / "metrics/eval.json").read_text())
+    assert metrics["n_sources"] == 3 and metrics["n_sources_scored"] == 3 * TINY["mix.test_mixtures"]
+    assert len(list((project / "results/examples").glob("*_estimate.wav"))) == 3
+    run(["git", "checkout", "--", "."], project)
+    run(["dvc", "checkout", "-q"], project, check=False)
+
+
+def test_dpcl_trained_on_two_evaluated_on_three(project):
+    """An evaluation option, no retraining: the second run only re-evaluates."""
+    run(["dvc", "exp", "run", "-S", "model=dpcl"], project)
+    result = run(["dvc", "exp", "run", "-S", "model=dpcl", "-S", "evaluate.n_sources=3"], project)
+    assert ran_stages(result) == {"evaluate"}, result.stdout
+    metrics = json.loads((project / "metrics/eval.json").read_text())
+    assert metrics["n_sources"] == 3 and metrics["n_sources_scored"] == 3 * TINY["mix.test_mixtures"]
+    train = json.loads((project / "metrics/train.json").read_text())
+    assert train["model"] == "dpcl"
+    run(["git", "checkout", "--", "."], project)
+    run(["dvc", "checkout", "-q"], project, check=False)
+
+
+def test_meanshift_evaluation_reports_source_counts(project):
+    run(["dvc", "exp", "run", "-S", "model=dpcl", "-S", "evaluate.clustering=meanshift"], project)
+    metrics = json.loads((project / "metrics/eval.json").read_text())
+    assert 0.0 <= metrics["source_count_accuracy"] <= 1.0
+    assert metrics["n_sources_scored"] == 2 * TINY["mix.test_mixtures"]
     run(["git", "checkout", "--", "."], project)
     run(["dvc", "checkout", "-q"], project, check=False)
 
@@ -139,7 +193,12 @@ def write_params(project: Path, tmp_path: Path, **overrides) -> Path:
 @pytest.mark.parametrize(
     ("stage", "overrides", "expected"),
     [
-        ("train", {"model": "wavenet"}, "Valid names: blstm, convtasnet, dpcl"),
+        ("train", {"model": "wavenet"}, "Valid names: blstm, blstm_dc, convtasnet, danet, dpcl, ff, lstm, nmf"),
+        ("train", {"danet.mask_activation": "relu", "model": "danet"}, "danet.mask_activation"),
+        ("train", {"ff.permutation": "sorted", "model": "ff"}, "ff.permutation"),
+        ("evaluate", {"evaluate.n_sources": 3}, "evaluate.n_sources"),
+        ("evaluate", {"evaluate.clustering": "meanshift"}, "evaluate.clustering"),
+        ("evaluate", {"evaluate.clustering": "spectral"}, "evaluate.clustering"),
         ("train", {"dpcl.embedding_dim": None, "model": "dpcl"}, "dpcl.embedding_dim"),
         ("mix", {"mix.n_sources": None}, "mix.n_sources"),
         ("prepare", {"corpus.name": "folder", "corpus.root": "/nonexistent/corpus"}, "/nonexistent/corpus"),
@@ -150,7 +209,9 @@ def write_params(project: Path, tmp_path: Path, **overrides) -> Path:
 )
 def test_bad_params_fail_clearly_and_write_nothing(project, tmp_path, stage, overrides, expected):
     params = write_params(project, tmp_path, **overrides)
-    outputs = {"train": "model", "mix": "data/mixtures", "prepare": "data/prepared", "oracle": "metrics/oracle.json"}
+    outputs = {
+        "train": "model", "mix": "data/mixtures", "prepare": "data/prepared", "oracle": "metrics/oracle.json", "evaluate": "metrics/eval.json",
+    }
     before = sorted(p.name for p in (project / outputs[stage]).parent.iterdir())
     mtime = (project / outputs[stage]).stat().st_mtime
     result = run([sys.executable, f"pipeline/{stage}.py", "--params", str(params)], project, check=False)

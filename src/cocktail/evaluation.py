@@ -1,7 +1,6 @@
 """Scoring separations of whole test mixtures: per-source BSS Eval and SI-SNR, aggregates, examples."""
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,9 @@ from cocktail.features import SpectralSettings
 from cocktail.masks import EPS, ideal_binary_mask, ideal_ratio_mask, mask_accuracy, voice_activity_weights, wiener_like_mask
 from cocktail.metrics import aggregate, score_mixture
 from cocktail.mixing import MixtureSet
-from cocktail.separation import Separation
+from cocktail.models import get_architecture
+from cocktail.models.base import Separation
+from cocktail.separation import check_clustering
 from cocktail.shards import save_csv
 from cocktail.stft import StftConfig, istft, stft
 
@@ -31,8 +32,43 @@ def score_all(mixtures: MixtureSet, estimates: list[np.ndarray], desc: str) -> p
     return pd.DataFrame(rows)
 
 
-def separate_all(separate: Callable[[np.ndarray], Separation], mixtures: MixtureSet, desc: str) -> list[Separation]:
-    return [separate(m) for m in tqdm(mixtures.mixtures, desc=desc, unit="mix")]
+def separate_all(separator, mixtures: MixtureSet, desc: str, n_sources: int | None = None) -> list[Separation]:
+    return [
+        separator.separate(m, n_sources=n_sources, utt_ids=mixtures.utt_ids(i))
+        for i, m in enumerate(tqdm(mixtures.mixtures, desc=desc, unit="mix"))
+    ]
+
+
+def fit_source_count(separation: Separation, mixture: np.ndarray, n_sources: int) -> Separation:
+    """Mean-shift may find more or fewer sources than the mixture holds. Extra estimates with the least
+    energy are dropped; a source it did not find is scored as the unprocessed mixture (NSDR 0)."""
+    sources, masks = separation.sources, separation.masks
+    if len(sources) > n_sources:
+        keep = np.sort(np.argsort(-(sources**2).sum(axis=1))[:n_sources])
+        sources, masks = sources[keep], None if masks is None else masks[keep]
+    missing = n_sources - len(sources)
+    if missing > 0:
+        sources = np.concatenate([sources, np.repeat(mixture[None], missing, axis=0)])
+        if masks is not None:
+            masks = np.concatenate([masks, np.ones((missing, *masks.shape[1:]), masks.dtype)])
+    return Separation(sources, masks)
+
+
+def check_evaluation_settings(separator, n_sources: int, clustering: str) -> None:
+    """Refuse settings a trained model cannot honour before anything is separated."""
+    check_clustering(clustering)
+    name = separator.architecture_name
+    if clustering != "kmeans" and separator.inference != "clustering":
+        raise CocktailError(
+            f"params key 'evaluate.clustering' is '{clustering}' but model '{name}' does not cluster embeddings: "
+            "set evaluate.clustering: kmeans or use dpcl, blstm_dc or danet."
+        )
+    if n_sources != separator.n_sources and not get_architecture(name).chooses_source_count:
+        raise CocktailError(
+            f"params key 'evaluate.n_sources' is {n_sources} but model '{name}' was trained with mix.n_sources = "
+            f"{separator.n_sources} and has that many outputs. Only clustering and dictionary models (dpcl, blstm_dc, "
+            "danet, nmf) choose the number of sources at inference: set evaluate.n_sources: null or use one of them."
+        )
 
 
 def estimate_order(per_source: pd.DataFrame, mix_id: str) -> np.ndarray:

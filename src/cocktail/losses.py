@@ -51,3 +51,33 @@ def negative_si_snr_upit(sources, estimates):
     return -ops.max(ops.stack(per_order, axis=-1), axis=-1)
 
 
+def attractors(embeddings, weights):
+    """DANet's A_c = Σ V·Y_c / Σ Y_c: (batch, bins, D) embeddings, (batch, bins, C) weights -> (batch, C, D)."""
+    totals = ops.expand_dims(ops.sum(weights, axis=1), -1)
+    return ops.matmul(ops.transpose(weights, (0, 2, 1)), embeddings) / ops.maximum(totals, 1e-8)
+
+
+def attractor_masks(embeddings, centres, activation: str):
+    """M_c = softmax over c (or sigmoid) of A_c·V: (batch, bins, D), (batch, C, D) -> (batch, bins, C)."""
+    logits = ops.matmul(embeddings, ops.transpose(centres, (0, 2, 1)))
+    return ops.softmax(logits, axis=-1) if activation == "softmax" else ops.sigmoid(logits)
+
+
+def danet_loss(activation: str):
+    """Σ_c ‖S_c − X ⊙ M_c‖² / (F·T) with attractors from the ideal mask on active bins.
+
+    `targets` packs IBM (C), voice activity (1), mixture magnitude (1) and source magnitudes (C);
+    the attractors come from the true assignment, so output c is source c: no permutation."""
+
+    def loss(targets, embeddings):
+        batch = ops.shape(embeddings)[0]
+        dim = embeddings.shape[-1]
+        n_sources = (targets.shape[-1] - 2) // 2
+        targets = ops.reshape(ops.cast(targets, embeddings.dtype), (batch, -1, 2 * n_sources + 2))
+        v = ops.reshape(embeddings, (batch, -1, dim))
+        ibm, active = targets[..., :n_sources], targets[..., n_sources : n_sources + 1]
+        mixture, sources = targets[..., n_sources + 1 : n_sources + 2], targets[..., n_sources + 2 :]
+        masks = attractor_masks(v, attractors(v, ibm * active), activation)
+        return ops.mean(ops.sum((sources - mixture * masks) ** 2, axis=-1), axis=1)
+
+    return loss

@@ -28,6 +28,10 @@ class MixtureSet:
     def n_sources(self) -> int:
         return self.sources[0].shape[0]
 
+    def utt_ids(self, index: int) -> list[str]:
+        """The utterances mixed in mixture `index`, in source order (oracle identity for the NMF baseline)."""
+        return str(self.table.at[index, "utt_ids"]).split()
+
     def head(self, count: int) -> "MixtureSet":
         return MixtureSet(self.mixtures[:count], self.sources[:count], self.table.iloc[:count].reset_index(drop=True))
 
@@ -111,3 +115,11 @@ def make_mixtures(
             }
         )
     return MixtureSet(mixtures, sources, pd.DataFrame(records))
+
+
+def mixtures_from_params(audio: list[np.ndarray], manifest: pd.DataFrame, section, split: str, n_sources: int, sample_rate: int, seed: int) -> MixtureSet:
+    """One split's mixtures as the `mix` params describe them; `n_sources` may differ for evaluation."""
+    return make_mixtures(
+        audio, manifest, split, int(section[f"{split}_mixtures"]), n_sources,
+        float(section["ratio_db"]), section["length"], sample_rate, seed,
+    )

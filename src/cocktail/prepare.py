@@ -7,7 +7,7 @@ import pandas as pd
 
 from cocktail.corpora.base import Utterance
 from cocktail.errors import CocktailError
-from cocktail.shards import pack, save_csv, save_npz
+from cocktail.shards import load_npz, pack, save_csv, save_npz, unpack
 
 SPLITS = ("train", "valid", "test")
 SILENCE_PEAK = 1e-4
@@ -82,6 +82,12 @@ def write_prepared(out_dir: str | Path, utterances: list[Utterance], manifest: p
     audio, offsets = pack([u.audio for u in utterances])
     save_npz(out_dir / "audio.npz", audio=audio, offsets=offsets)
     save_csv(out_dir / "manifest.csv", manifest)
+
+
+def load_prepared(directory: str | Path) -> tuple[list[np.ndarray], pd.DataFrame]:
+    """The prepare stage's audio (one array per utterance) and manifest, in the same order."""
+    shard = load_npz(Path(directory) / "audio.npz")
+    return unpack(shard["audio"], shard["offsets"]), pd.read_csv(Path(directory) / "manifest.csv", keep_default_na=False)
 
 
 def summary(manifest: pd.DataFrame) -> str:

@@ -1,41 +1,41 @@
 """Turning a trained model's outputs into sources: mask, clustering or time-domain inference.
 
-A model directory holds the weights and everything inference needs (architecture settings,
-STFT, normalisation, sample rate), so a model separates without params.yaml."""
+A model directory holds the learned values and everything inference needs (architecture
+settings, STFT, normalisation, sample rate), so a model separates without params.yaml."""
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
-from sklearn.cluster import KMeans
+from sklearn.cluster import KMeans, MeanShift, estimate_bandwidth
 
-from cocktail.atomic import atomic_dir
 from cocktail.errors import CocktailError
 from cocktail.features import SpectralSettings
 from cocktail.masks import log_magnitude, voice_activity_weights
+from cocktail.model_dir import read_config, write_model_dir
 from cocktail.models import get_architecture
+from cocktail.models.base import Separation
 from cocktail.stft import istft, stft
 
-CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
-
-
-@dataclass
-class Separation:
-    sources: np.ndarray  # (n_sources, samples)
-    masks: np.ndarray | None = None  # (n_sources, frames, bins) for spectral models
+CLUSTERINGS = ("kmeans", "meanshift")
+MEANSHIFT_SAMPLE = 2000  # bins mean-shift clusters per mixture: its cost grows with the square
 
 
 @dataclass
 class Separator:
+    """A Keras model and the inference its architecture names."""
+
     architecture_name: str
     section: dict
     model: keras.Model
     spectral: SpectralSettings
     n_sources: int
+    clustering: str = "kmeans"  # embedding models only: kmeans (k = sources) or meanshift (no k)
+    meanshift_quantile: float = 0.2  # bandwidth as a quantile of pairwise embedding distances
+    meanshift_min_share: float = 0.05  # share of bins a mode must hold to count as a source
 
     def __post_init__(self):
         # One trace for every input length: eager BLSTMs are slow and per-length retracing is slower.
@@ -48,7 +48,12 @@ class Separator:
     def inference(self) -> str:
         return get_architecture(self.architecture_name).inference
 
-    def separate(self, mixture: np.ndarray, n_sources: int | None = None) -> Separation:
+    @property
+    def parameter_count(self) -> int:
+        return int(self.model.count_params())
+
+    def separate(self, mixture: np.ndarray, n_sources: int | None = None, utt_ids: list[str] | None = None) -> Separation:
+        """`n_sources` only matters to embedding models, which may be asked for more than they were trained on."""
         n_sources = n_sources or self.n_sources
         if self.inference == "time":
             return Separation(self._forward(mixture[None].astype(np.float32)).numpy()[0])
@@ -59,35 +64,36 @@ class Separator:
         if self.inference == "mask":
             masks = np.moveaxis(outputs, -1, 0)
         else:
-            masks = cluster_masks(outputs, voice_activity_weights(np.abs(spec), self.spectral.vad_db), n_sources)
+            masks = self.embedding_masks(outputs, voice_activity_weights(np.abs(spec), self.spectral.vad_db), n_sources)
         return Separation(istft(masks * spec[None], cfg, len(mixture)), masks)
 
+    def embedding_masks(self, embeddings: np.ndarray, active: np.ndarray, n_sources: int) -> np.ndarray:
+        """Cluster the active bins' embeddings; the architecture turns the centres into masks for every bin."""
+        frames, bins, dim = embeddings.shape
+        flat = embeddings.reshape(-1, dim)
+        fit_on = flat[active.reshape(-1) > 0]
+        if len(fit_on) < n_sources:
+            fit_on = flat
+        if self.clustering == "meanshift":
+            centres = meanshift_centres(fit_on, self.meanshift_quantile, self.meanshift_min_share)
+        else:
+            centres = kmeans_centres(fit_on, n_sources)
+        masks = get_architecture(self.architecture_name).embedding_masks(flat, centres, self.section)
+        return masks.reshape(len(centres), frames, bins)
+
     def config(self) -> dict:
-        return {
-            "architecture": self.architecture_name,
-            "section": self.section,
-            "n_sources": self.n_sources,
-            "spectral": self.spectral.to_dict(),
-        }
+        return {"architecture": self.architecture_name, "section": self.section, "n_sources": self.n_sources, "spectral": self.spectral.to_dict()}
 
     def save(self, directory: str | Path) -> None:
-        with atomic_dir(directory) as tmp:
-            self.model.save_weights(tmp / WEIGHTS_FILE)
-            (tmp / CONFIG_FILE).write_text(json.dumps(self.config(), indent=1))
+        write_model_dir(directory, self.config(), lambda tmp: self.model.save_weights(tmp / WEIGHTS_FILE))
 
     @classmethod
     def load(cls, directory: str | Path) -> "Separator":
-        directory = Path(directory)
-        if not (directory / CONFIG_FILE).is_file() or not (directory / WEIGHTS_FILE).is_file():
-            raise CocktailError(
-                f"{directory} is not a trained model directory (it needs {CONFIG_FILE} and {WEIGHTS_FILE}): "
-                "run `dvc repro train` or point to the folder the train stage wrote."
-            )
-        config = json.loads((directory / CONFIG_FILE).read_text())
+        config = read_config(directory, WEIGHTS_FILE)
         architecture = get_architecture(config["architecture"])
         spectral = SpectralSettings.from_dict(config["spectral"])
         model = architecture.build(config["section"], spectral.stft.n_bins, config["n_sources"])
-        model.load_weights(directory / WEIGHTS_FILE)
+        model.load_weights(Path(directory) / WEIGHTS_FILE)
         return cls(config["architecture"], config["section"], model, spectral, config["n_sources"])
 
     @classmethod
@@ -96,13 +102,27 @@ class Separator:
         return cls(architecture_name, section, model, spectral, n_sources)
 
 
-def cluster_masks(embeddings: np.ndarray, active: np.ndarray, n_sources: int, seed: int = 0) -> np.ndarray:
-    """k-means on the active bins' embeddings; every bin then joins its nearest centre (binary masks)."""
-    frames, bins, dim = embeddings.shape
-    flat = embeddings.reshape(-1, dim)
-    fit_on = flat[active.reshape(-1) > 0]
-    if len(fit_on) < n_sources:
-        fit_on = flat
-    kmeans = KMeans(n_clusters=n_sources, n_init=3, random_state=seed).fit(fit_on)
-    labels = kmeans.predict(flat).reshape(frames, bins)
-    return (labels[None] == np.arange(n_sources)[:, None, None]).astype(np.float32)
+def load_separator(directory: str | Path):
+    """The separator of whatever architecture the directory holds."""
+    architecture = get_architecture(read_config(directory)["architecture"])
+    return (architecture.separator or Separator).load(directory)
+
+
+def kmeans_centres(points: np.ndarray, n_sources: int, seed: int = 0) -> np.ndarray:
+    return KMeans(n_clusters=n_sources, n_init=3, random_state=seed).fit(points).cluster_centers_
+
+
+def meanshift_centres(points: np.ndarray, quantile: float, min_share: float = 0.05, seed: int = 0) -> np.ndarray:
+    """Modes of the embedding density, most populated first: the number of sources is found, not given."""
+    rng = np.random.default_rng(seed)
+    sample = points[rng.choice(len(points), size=min(len(points), MEANSHIFT_SAMPLE), replace=False)]
+    bandwidth = estimate_bandwidth(sample, quantile=quantile, random_state=seed)
+    shift = MeanShift(bandwidth=max(bandwidth, 1e-3), bin_seeding=True).fit(sample)
+    shares = np.bincount(shift.labels_, minlength=len(shift.cluster_centers_)) / len(sample)
+    keep = shares >= min_share
+    return shift.cluster_centers_[keep if keep.any() else np.argmax(shares)[None]]
+
+
+def check_clustering(name: str) -> None:
+    if name not in CLUSTERINGS:
+        raise CocktailError(f"params key 'evaluate.clustering' is '{name}': use {' or '.join(CLUSTERINGS)}.")

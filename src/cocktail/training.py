@@ -40,14 +40,24 @@ class TrainConfig:
         )
 
 
-def mean_si_snri(separator: Separator, mixtures: MixtureSet) -> float:
+def mean_si_snri(separator, mixtures: MixtureSet) -> float:
     """SI-SNR improvement over the mixture, best permutation, on whole utterances."""
     gains = []
-    for mixture, sources in zip(mixtures.mixtures, mixtures.sources):
-        _, values = best_permutation_si_snr(separator.separate(mixture).sources, sources)
+    for i, (mixture, sources) in enumerate(zip(mixtures.mixtures, mixtures.sources)):
+        _, values = best_permutation_si_snr(separator.separate(mixture, utt_ids=mixtures.utt_ids(i)).sources, sources)
         baseline = si_snr_np(np.repeat(mixture[None], len(sources), axis=0), sources)
         gains.extend(values - baseline)
     return float(np.mean(gains))
+
+
+def real_time_factor(separator, mixtures: MixtureSet, sample_rate: int) -> float:
+    """Seconds of computation per second of audio to separate whole mixtures (after one warm-up call)."""
+    separator.separate(mixtures.mixtures[0], utt_ids=mixtures.utt_ids(0))
+    start = time.perf_counter()
+    for i, mixture in enumerate(mixtures.mixtures):
+        separator.separate(mixture, utt_ids=mixtures.utt_ids(i))
+    audio_seconds = sum(len(m) for m in mixtures.mixtures) / sample_rate
+    return (time.perf_counter() - start) / audio_seconds
 
 
 class ValidationSeparation(keras.callbacks.Callback):
@@ -87,5 +97,18 @@ def fit(separator: Separator, loss, train_pairs, valid_pairs, valid_mixtures: Mi
         "best_epoch": best + 1,
         "best_val_loss": float(history["val_loss"][best]),
         "best_val_si_snri": float(history["val_si_snri"][best]),
-        "parameters": int(model.count_params()),
+        "parameters": separator.parameter_count,
     }
+
+
+def learn_without_gradients(architecture, section, spectral, audio, manifest, valid_mixtures: MixtureSet, seed: int, live_dir: str):
+    """Models such as NMF learn in one pass; their validation SI-SNRi is logged as a one-step curve."""
+    start = time.perf_counter()
+    separator = architecture.learn(section, spectral, audio, manifest, valid_mixtures.n_sources, seed)
+    seconds = time.perf_counter() - start
+    val_si_snri = mean_si_snri(separator, valid_mixtures)
+    with Live(live_dir, dvcyaml=False, save_dvc_exp=False) as live:
+        live.log_metric("eval/si_snri", val_si_snri)
+        live.next_step()
+    summary = {"train_seconds": round(seconds, 1), "best_val_si_snri": val_si_snri, "parameters": separator.parameter_count}
+    return separator, summary

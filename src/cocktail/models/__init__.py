@@ -1,10 +1,12 @@
 """The one registry of architectures. Adding one: a module here declaring ARCHITECTURE, and its params section."""
 
 from cocktail.errors import CocktailError
-from cocktail.models import blstm, convtasnet, dpcl
+from cocktail.models import blstm, blstm_dc, convtasnet, danet, dpcl, ff, lstm, nmf
 from cocktail.models.base import BUDGET_KEYS, Architecture
 
-ARCHITECTURES: dict[str, Architecture] = {m.ARCHITECTURE.name: m.ARCHITECTURE for m in (blstm, dpcl, convtasnet)}
+ARCHITECTURES: dict[str, Architecture] = {
+    m.ARCHITECTURE.name: m.ARCHITECTURE for m in (ff, lstm, blstm, blstm_dc, dpcl, danet, convtasnet, nmf)
+}
 
 
 def get_architecture(name: str) -> Architecture:
@@ -20,7 +22,7 @@ def architecture_section(params, name: str) -> dict:
     """The architecture's own params section, checked for every key it needs before any work starts."""
     architecture = get_architecture(name)
     section = params.section(name)
-    for key in (*architecture.params, *BUDGET_KEYS):
+    for key in (*architecture.params, *(BUDGET_KEYS if architecture.trained_by_gradient else ())):
         section[key]
     if architecture.max_sources is not None and params["mix.n_sources"] > architecture.max_sources:
         raise CocktailError(

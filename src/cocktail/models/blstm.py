@@ -1,15 +1,13 @@
 """BLSTM mask network: one sigmoid mask per source and bin, MSE against the ideal binary mask.
 
 Reference ("paper") settings: 2 BLSTM layers of 300 units per direction, dense sigmoid of 129
-per source. `permutation: fixed` is the reference's training target (the IBM of the
-first-listed source), which stalls near 50% mask accuracy; `pit` picks, per chunk, the
+per source, 100-frame chunks. `permutation: fixed` is the reference's training target (the IBM
+of the first-listed source), which stalls near 50% mask accuracy; `pit` picks, per chunk, the
 source order with the lower loss."""
 
 import keras
 
-from cocktail.errors import CocktailError
-from cocktail.losses import mask_mse_fixed, mask_mse_pit
-from cocktail.models.base import Architecture, mask_pairs
+from cocktail.models.base import Architecture, mask_loss, mask_pairs
 from cocktail.models.layers import blstm_stack, per_bin_head
 
 
@@ -20,18 +18,11 @@ def build(section, n_bins: int, n_sources: int) -> keras.Model:
     return keras.Model(inputs, masks, name="blstm")
 
 
-def loss(section):
-    losses = {"fixed": mask_mse_fixed, "pit": mask_mse_pit}
-    if section["permutation"] not in losses:
-        raise CocktailError(f"params key 'blstm.permutation' is '{section['permutation']}': use 'fixed' or 'pit'.")
-    return losses[section["permutation"]]
-
-
 ARCHITECTURE = Architecture(
     name="blstm",
     inference="mask",
     params=("hidden", "layers", "dropout", "permutation"),
     build=build,
-    loss=loss,
+    loss=lambda section: mask_loss(section, "blstm"),
     training_pairs=mask_pairs,
 )
