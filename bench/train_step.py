@@ -8,29 +8,36 @@ import time
 import keras
 import numpy as np
 
+from cocktail.features import Normaliser
 from cocktail.models import ARCHITECTURES
 from cocktail.params import Params
 
 REFERENCE = {
+    "ff": {"hidden": 300, "layers": 2},
+    "lstm": {"hidden": 300, "layers": 2},
     "blstm": {"hidden": 300, "layers": 2},
+    "blstm_dc": {"hidden": 300, "layers": 2, "embedding_dim": 40},
     "dpcl": {"hidden": 300, "layers": 4, "embedding_dim": 40},
+    "danet": {"hidden": 300, "layers": 4, "embedding_dim": 20},
     "convtasnet": {"N": 256, "L": 20, "B": 256, "Sc": 256, "H": 512, "P": 3, "X": 8, "R": 4},
 }
 N_BINS, N_SOURCES = 129, 2
 
 
 def batch_for(architecture, section, params, rng):
-    if architecture.inference == "time":
-        samples = int(float(params["features.segment_seconds"]) * int(params["corpus.sample_rate"]))
-        return rng.standard_normal((section["batch_size"], samples), dtype=np.float32), rng.standard_normal(
-            (section["batch_size"], N_SOURCES, samples), dtype=np.float32
-        )
-    frames = int(params["features.chunk_frames"])
-    x = rng.standard_normal((section["batch_size"], frames, N_BINS), dtype=np.float32)
-    ibm = np.eye(N_SOURCES, dtype=np.uint8)[rng.integers(0, N_SOURCES, (section["batch_size"], frames, N_BINS))]
-    if architecture.inference == "clustering":
-        return x, np.concatenate([ibm, np.ones_like(ibm[..., :1])], axis=-1)
-    return x, ibm
+    """Random features of the features stage's shapes, turned into inputs and targets by the architecture itself."""
+    batch, frames = int(section["batch_size"]), int(params["features.chunk_frames"])
+    samples = int(float(params["features.segment_seconds"]) * int(params["corpus.sample_rate"]))
+    ibm = np.eye(N_SOURCES, dtype=np.uint8)[rng.integers(0, N_SOURCES, (batch, frames, N_BINS))]
+    features = {
+        "log_mag": rng.standard_normal((batch, frames, N_BINS)).astype(np.float16),
+        "src_mag": np.abs(rng.standard_normal((batch, frames, N_BINS, N_SOURCES))).astype(np.float16),
+        "ibm": ibm,
+        "vad": np.ones((batch, frames, N_BINS), np.uint8),
+        "mix_wave": rng.standard_normal((batch, samples), dtype=np.float32),
+        "src_wave": rng.standard_normal((batch, N_SOURCES, samples), dtype=np.float32),
+    }
+    return architecture.training_pairs(features, Normaliser(np.zeros(N_BINS, np.float32), np.ones(N_BINS, np.float32)))
 
 
 def seconds_per_step(architecture, section, params, steps: int) -> tuple[float, int]:
@@ -52,11 +59,13 @@ def main():
     params = Params.load()
     rows = []
     for name, architecture in ARCHITECTURES.items():
+        if not architecture.trained_by_gradient:
+            continue  # NMF learns its dictionaries in one pass: its cost is training time in metrics/train.json
         default = dict(params.section(name))
         for size, section in (("default", default), ("reference", {**default, **REFERENCE[name]})):
             seconds, count = seconds_per_step(architecture, section, params, args.steps)
             rows.append((name, size, section["batch_size"], count, seconds))
-    reference = rows[0][4]
+    reference = next(seconds for name, size, _, _, seconds in rows if (name, size) == ("blstm", "default"))
     print(f"{'model':<11} {'size':<10} {'batch':>5} {'parameters':>11} {'s/step':>7} {'vs blstm default':>17}")
     for name, size, batch, count, seconds in rows:
         print(f"{name:<11} {size:<10} {batch:>5} {count:>11,} {seconds:>7.3f} {seconds / reference:>16.1f}x")

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import dvc.api
+import yaml
 
 from cocktail.errors import CocktailError
 
@@ -29,42 +30,72 @@ def number(value):
     return value if isinstance(value, (int, float)) else None
 
 
+def system_label(row: dict, model: str) -> str:
+    """The model plus whatever sets the row apart: the mask nets' permutation, mean-shift, a trained-for count."""
+    details = []
+    permutation = metric(row, "params.yaml", f"{model}.permutation")
+    if isinstance(permutation, str):
+        details.append(permutation)
+    if metric(row, "metrics/eval.json", "clustering") == "meanshift":
+        details.append("mean-shift")
+    trained, tested = number(metric(row, "params.yaml", "mix.n_sources")), number(metric(row, "metrics/eval.json", "n_sources"))
+    if trained and tested and trained != tested:
+        details.append(f"trained on {int(trained)} speakers")
+    return f"{model} ({', '.join(details)})" if details else model
+
+
 def experiment_rows(commits: int) -> list[dict]:
-    """One row per system, from the workspace, the last `commits` commits and their experiments, newest first."""
+    """One row per system and test-source count, from the workspace, the last `commits` commits and their
+    experiments, newest first."""
     rows, seen = [], set()
     for row in dvc.api.exp_show(num=commits):
         if number(metric(row, "metrics/eval.json", "gnsdr")) is None:
             continue  # a commit or a failed experiment without evaluation
         model = metric(row, "metrics/eval.json", "model")
-        label = f"blstm ({metric(row, 'params.yaml', 'blstm.permutation')})" if model == "blstm" else model
-        if label in seen:
+        label = system_label(row, model)
+        n_sources = int(number(metric(row, "metrics/eval.json", "n_sources")) or number(metric(row, "params.yaml", "mix.n_sources")) or 2)
+        if (label, n_sources) in seen:
             continue
-        seen.add(label)
+        seen.add((label, n_sources))
         rows.append(
             {
                 "label": label,
+                "n_sources": n_sources,
                 "values": {key: number(metric(row, "metrics/eval.json", key)) for _, key in COLUMNS},
                 "mask_accuracy": number(metric(row, "metrics/eval.json", "mask_accuracy")),
                 "parameters": number(metric(row, "metrics/train.json", "parameters")),
                 "train_seconds": number(metric(row, "metrics/train.json", "train_seconds")),
+                "real_time_factor": number(metric(row, "metrics/train.json", "real_time_factor")),
             }
         )
     return rows
 
 
 def markdown_table(rows: list[dict], oracle: dict) -> str:
-    header = "| system | " + " | ".join(c for c, _ in COLUMNS) + " | mask accuracy | parameters | training time |"
-    lines = [header, "|" + "---|" * (len(COLUMNS) + 4)]
+    header = "| system | " + " | ".join(c for c, _ in COLUMNS) + " | mask accuracy | parameters | training time | real-time factor |"
+    lines = [header, "|" + "---|" * (len(COLUMNS) + 5)]
     for row in sorted(rows, key=lambda r: -(r["values"]["gnsdr"] or 0)):
         values = " | ".join(f"{row['values'][k]:.2f}" for _, k in COLUMNS)
         minutes = f"{row['train_seconds'] / 60:.1f} min" if row["train_seconds"] else ""
         params = f"{row['parameters'] / 1e6:.2f} M" if row["parameters"] else ""
         accuracy = f"{row['mask_accuracy']:.1%}" if row["mask_accuracy"] is not None else ""
-        lines.append(f"| {row['label']} | {values} | {accuracy} | {params} | {minutes} |")
+        rtf = f"{row['real_time_factor']:.3f}" if row.get("real_time_factor") else ""
+        lines.append(f"| {row['label']} | {values} | {accuracy} | {params} | {minutes} | {rtf} |")
     for mask, values in oracle.items():
         cells = " | ".join(f"{values[k]:.2f}" for _, k in COLUMNS)
-        lines.append(f"| oracle {mask.upper()} | {cells} | | | |")
+        lines.append(f"| oracle {mask.upper()} | {cells} | | | | |")
     return "\n".join(lines)
+
+
+def results_markdown(rows: list[dict], oracle: dict, oracle_sources: int) -> str:
+    """One table per number of speakers in the test mixtures; the oracle rows beside the count they were scored on."""
+    tables = []
+    for n_sources in sorted({r["n_sources"] for r in rows} | {oracle_sources}):
+        group = [r for r in rows if r["n_sources"] == n_sources]
+        group_oracle = oracle if n_sources == oracle_sources else {}
+        if group or group_oracle:
+            tables.append(f"**{n_sources} speakers per test mixture**\n\n" + markdown_table(group, group_oracle))
+    return "\n\n".join(tables)
 
 
 def write_between_markers(readme: Path, table: str) -> None:
@@ -82,7 +113,8 @@ def main() -> None:
     args = parser.parse_args()
     oracle_path = Path("metrics/oracle.json")
     oracle = json.loads(oracle_path.read_text()) if oracle_path.is_file() else {}
-    table = markdown_table(experiment_rows(args.commits), oracle)
+    oracle_sources = int(yaml.safe_load(Path("params.yaml").read_text())["mix"]["n_sources"])
+    table = results_markdown(experiment_rows(args.commits), oracle, oracle_sources)
     if args.readme:
         write_between_markers(args.readme, table)
     print(table)
