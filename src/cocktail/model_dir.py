@@ -11,6 +11,10 @@ from cocktail.errors import CocktailError
 CONFIG_FILE = "config.json"
 
 
+def model_config(architecture: str, section: dict, n_sources: int, spectral) -> dict:
+    return {"architecture": architecture, "section": dict(section), "n_sources": n_sources, "spectral": spectral.to_dict()}
+
+
 def write_model_dir(directory: str | Path, config: dict, write_values: Callable[[Path], None]) -> None:
     with atomic_dir(directory) as tmp:
         write_values(tmp)

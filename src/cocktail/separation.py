@@ -14,7 +14,7 @@ from sklearn.cluster import KMeans, MeanShift, estimate_bandwidth
 from cocktail.errors import CocktailError
 from cocktail.features import SpectralSettings
 from cocktail.masks import log_magnitude, voice_activity_weights
-from cocktail.model_dir import read_config, write_model_dir
+from cocktail.model_dir import model_config, read_config, write_model_dir
 from cocktail.models import get_architecture
 from cocktail.models.base import Separation
 from cocktail.stft import istft, stft
@@ -22,6 +22,8 @@ from cocktail.stft import istft, stft
 WEIGHTS_FILE = "model.weights.h5"
 CLUSTERINGS = ("kmeans", "meanshift")
 MEANSHIFT_SAMPLE = 2000  # bins mean-shift clusters per mixture: its cost grows with the square
+# Seeds are sampled bins: grid seeds (bin_seeding) can land far from every point in 40 dimensions.
+MEANSHIFT_SEEDS = 200
 
 
 @dataclass
@@ -81,11 +83,9 @@ class Separator:
         masks = get_architecture(self.architecture_name).embedding_masks(flat, centres, self.section)
         return masks.reshape(len(centres), frames, bins)
 
-    def config(self) -> dict:
-        return {"architecture": self.architecture_name, "section": self.section, "n_sources": self.n_sources, "spectral": self.spectral.to_dict()}
-
     def save(self, directory: str | Path) -> None:
-        write_model_dir(directory, self.config(), lambda tmp: self.model.save_weights(tmp / WEIGHTS_FILE))
+        config = model_config(self.architecture_name, self.section, self.n_sources, self.spectral)
+        write_model_dir(directory, config, lambda tmp: self.model.save_weights(tmp / WEIGHTS_FILE))
 
     @classmethod
     def load(cls, directory: str | Path) -> "Separator":
@@ -117,7 +117,8 @@ def meanshift_centres(points: np.ndarray, quantile: float, min_share: float = 0.
     rng = np.random.default_rng(seed)
     sample = points[rng.choice(len(points), size=min(len(points), MEANSHIFT_SAMPLE), replace=False)]
     bandwidth = estimate_bandwidth(sample, quantile=quantile, random_state=seed)
-    shift = MeanShift(bandwidth=max(bandwidth, 1e-3), bin_seeding=True).fit(sample)
+    seeds = sample[: MEANSHIFT_SEEDS]  # already in random order
+    shift = MeanShift(bandwidth=max(bandwidth, 1e-3), seeds=seeds).fit(sample)
     shares = np.bincount(shift.labels_, minlength=len(shift.cluster_centers_)) / len(sample)
     keep = shares >= min_share
     return shift.cluster_centers_[keep if keep.any() else np.argmax(shares)[None]]

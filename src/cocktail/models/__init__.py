@@ -24,9 +24,4 @@ def architecture_section(params, name: str) -> dict:
     section = params.section(name)
     for key in (*architecture.params, *(BUDGET_KEYS if architecture.trained_by_gradient else ())):
         section[key]
-    if architecture.max_sources is not None and params["mix.n_sources"] > architecture.max_sources:
-        raise CocktailError(
-            f"params key 'mix.n_sources' is {params['mix.n_sources']} but model '{name}' separates at most "
-            f"{architecture.max_sources} sources. Lower mix.n_sources or choose another model."
-        )
     return dict(section)

@@ -36,7 +36,6 @@ class Architecture:
     learn: Callable | None = None
     # Models whose separator is not the Keras one (it must offer load(directory, config)).
     separator: type | None = None
-    max_sources: int | None = None  # None: any number of sources
 
     @property
     def trained_by_gradient(self) -> bool:

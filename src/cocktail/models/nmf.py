@@ -22,7 +22,7 @@ from tqdm import tqdm
 from cocktail.errors import CocktailError
 from cocktail.features import SpectralSettings
 from cocktail.masks import EPS
-from cocktail.model_dir import read_config, write_model_dir
+from cocktail.model_dir import model_config, read_config, write_model_dir
 from cocktail.models.base import Architecture, Separation
 from cocktail.stft import istft, stft
 
@@ -75,12 +75,9 @@ class DictionarySeparator:
         masks = (parts / (parts.sum(axis=0, keepdims=True) + EPS)).astype(np.float32)
         return Separation(istft(masks * spec[None], self.spectral.stft, len(mixture)), masks)
 
-    def config(self) -> dict:
-        return {"architecture": self.architecture_name, "section": self.section, "n_sources": self.n_sources, "spectral": self.spectral.to_dict()}
-
     def save(self, directory: str | Path) -> None:
         write_model_dir(
-            directory, self.config(),
+            directory, model_config(self.architecture_name, self.section, self.n_sources, self.spectral),
             lambda tmp: np.savez(tmp / DICTIONARIES_FILE, utt_ids=np.array(self.utt_ids), dictionaries=self.dictionaries),
         )
 
