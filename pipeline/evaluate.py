@@ -4,11 +4,9 @@ import numpy as np
 
 from cocktail.errors import CocktailError
 from cocktail.evaluation import (
-    check_evaluation_settings, fit_source_count, mask_accuracies, score_all, separate_all, summarise, write_examples,
+    check_evaluation_settings, evaluation_mixtures, fit_source_count, mask_accuracies, score_all, separate_all, summarise, write_examples,
 )
-from cocktail.mixing import MixtureSet, mixtures_from_params
 from cocktail.models import architecture_section
-from cocktail.prepare import load_prepared
 from cocktail.separation import load_separator
 from cocktail.shards import save_csv, save_json
 from cocktail.stage import run_stage
@@ -19,16 +17,6 @@ TEST_MIXTURES = "data/mixtures/test.npz"
 METRICS = "metrics/eval.json"
 PER_SOURCE = "metrics/eval_per_source.csv"
 EXAMPLES = "results/examples"
-
-
-def test_mixtures(params, n_sources: int) -> MixtureSet:
-    """The mix stage's test set, or, for another number of sources, the same test speakers mixed that way."""
-    if n_sources == int(params["mix.n_sources"]):
-        return MixtureSet.load(TEST_MIXTURES)
-    audio, manifest = load_prepared(PREPARED)
-    return mixtures_from_params(
-        audio, manifest, params.section("mix"), "test", n_sources, int(params["corpus.sample_rate"]), int(params["seed"])
-    )
 
 
 def main(params):
@@ -47,7 +35,7 @@ def main(params):
     separator.clustering = clustering
     separator.meanshift_quantile = float(settings["meanshift_quantile"])
     separator.meanshift_min_share = float(settings["meanshift_min_share"])
-    mixtures = test_mixtures(params, n_sources)
+    mixtures = evaluation_mixtures(TEST_MIXTURES, PREPARED, params, n_sources)
     found = separate_all(separator, mixtures, f"separating ({name}, {n_sources} sources)", n_sources)
     separations = [fit_source_count(s, m, n_sources) for s, m in zip(found, mixtures.mixtures)]
     estimates = [s.sources for s in separations]

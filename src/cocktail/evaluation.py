@@ -14,9 +14,10 @@ from cocktail.errors import CocktailError
 from cocktail.features import SpectralSettings
 from cocktail.masks import EPS, ideal_binary_mask, ideal_ratio_mask, mask_accuracy, voice_activity_weights, wiener_like_mask
 from cocktail.metrics import aggregate, score_mixture
-from cocktail.mixing import MixtureSet
+from cocktail.mixing import MixtureSet, mixtures_from_params
 from cocktail.models import get_architecture
 from cocktail.models.base import Separation
+from cocktail.prepare import load_prepared
 from cocktail.separation import check_clustering
 from cocktail.shards import save_csv
 from cocktail.stft import StftConfig, istft, stft
@@ -37,6 +38,16 @@ def separate_all(separator, mixtures: MixtureSet, desc: str, n_sources: int | No
         separator.separate(m, n_sources=n_sources, utt_ids=mixtures.utt_ids(i))
         for i, m in enumerate(tqdm(mixtures.mixtures, desc=desc, unit="mix"))
     ]
+
+
+def evaluation_mixtures(test_path: str, prepared_dir: str, params, n_sources: int) -> MixtureSet:
+    """The mix stage's test set, or, for another number of sources, the same test speakers mixed that way."""
+    if n_sources == int(params["mix.n_sources"]):
+        return MixtureSet.load(test_path)
+    audio, manifest = load_prepared(prepared_dir)
+    return mixtures_from_params(
+        audio, manifest, params.section("mix"), "test", n_sources, int(params["corpus.sample_rate"]), int(params["seed"])
+    )
 
 
 def fit_source_count(separation: Separation, mixture: np.ndarray, n_sources: int) -> Separation:
