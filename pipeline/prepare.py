@@ -1,23 +1,15 @@
-"""prepare: read the corpus named by corpus.name, resample to the pipeline rate, split speakers."""
+"""prepare: read the corpus named by corpus.name at corpus.root, resample to the pipeline rate, split speakers."""
 
 from cocktail.atomic import atomic_dir
-from cocktail.corpora import read_corpus
-from cocktail.prepare import build_manifest, check_not_silent, summary, write_prepared
+from cocktail.prepare import prepare_corpus, summary
 from cocktail.stage import run_stage
 
 OUT = "data/prepared"
 
 
 def main(params):
-    sample_rate = int(params["corpus.sample_rate"])
-    utterances = read_corpus(params, sample_rate, int(params["seed"]))
-    check_not_silent(utterances)
-    manifest = build_manifest(
-        utterances, sample_rate, params["corpus.speaker_set"],
-        int(params["corpus.valid_speakers"]), int(params["corpus.test_speakers"]), int(params["seed"]),
-    )
     with atomic_dir(OUT) as out:
-        write_prepared(out, utterances, manifest)
+        manifest = prepare_corpus(params, out)
     print(summary(manifest))
 
 

@@ -5,7 +5,7 @@ import keras
 from cocktail.features import SpectralSettings
 from cocktail.mixing import MixtureSet
 from cocktail.models import architecture_section, get_architecture
-from cocktail.prepare import load_prepared
+from cocktail.prepared import load_prepared
 from cocktail.separation import Separator
 from cocktail.shards import load_npz, save_json
 from cocktail.stage import run_stage

@@ -2,10 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cocktail.corpora.base import Utterance
 from cocktail.errors import CocktailError
-from cocktail.mixing import fit_length, make_mixtures
-from cocktail.prepare import assign_speaker_splits, build_manifest, check_not_silent
+from cocktail.mixing import fit_length, listed_mixtures, make_mixtures
+from cocktail.prepare import assign_speaker_splits, build_manifest
 
 SR = 8000
 
@@ -128,18 +127,60 @@ def test_speaker_splits_refuse_no_training_speaker():
         assign_speaker_splits(speakers_table(2, 2), n_valid=2, n_test=2, seed=0)
 
 
-def test_build_manifest_open_set_never_shares_speakers(rng):
-    utts = [Utterance(f"s{i % 6}", "FM"[i % 2], np.ones(80, np.float32), f"o{i}") for i in range(18)]
-    manifest = build_manifest(utts, SR, "open", n_valid=1, n_test=2, seed=0)
+def record(speaker: str, split: str = "") -> dict:
+    return {"speaker": speaker, "gender": speaker[0], "duration": 0.01, "origin": f"{speaker}.wav", "text": "", "split": split}
+
+
+def test_build_manifest_open_set_never_shares_speakers():
+    records = [record(f"{'FM'[i % 2]}{i % 6}") for i in range(18)]
+    manifest = build_manifest(records, "open", n_valid=1, n_test=2, seed=0)
     assert (manifest.groupby("speaker")["split"].nunique() == 1).all()
     assert manifest.drop_duplicates("speaker")["split"].value_counts().to_dict() == {"train": 3, "test": 2, "valid": 1}
 
 
-def test_check_not_silent_names_origin():
-    ok = Utterance("a", "F", np.full(10, 0.1, np.float32), "ok.wav")
-    check_not_silent([ok])
-    with pytest.raises(CocktailError, match="quiet.wav"):
-        check_not_silent([ok, Utterance("b", "M", np.zeros(10, np.float32), "quiet.wav")])
+@pytest.mark.parametrize("speaker_set", ["open", "closed"])
+def test_build_manifest_keeps_the_corpus_own_test_split(speaker_set):
+    """TIMIT-like: TEST speakers are the test split; validation comes from the open (TRAIN) speakers only."""
+    records = [record(f"F{i % 4}") for i in range(12)] + [record(f"M{i % 4}") for i in range(12)]
+    records += [record("FT", "test"), record("MT", "test")]
+    manifest = build_manifest(records, speaker_set, n_valid=2, n_test=3, seed=0)
+    assert set(manifest.loc[manifest["split"] == "test", "speaker"]) == {"FT", "MT"}
+    assert (manifest["split"] == "valid").any()
+    assert set(manifest["split"]) == {"train", "valid", "test"}
+
+
+def test_build_manifest_refuses_unknown_speaker_set():
+    with pytest.raises(CocktailError, match="corpus.speaker_set"):
+        build_manifest([record("F1"), record("M1")], "half", 0, 0, 0)
+
+
+def test_classes_fix_the_source_order(rng):
+    audio, manifest = tiny_corpus(rng, n_speakers=4, per_speaker=3)
+    mixset = make_mixtures(audio, manifest, "train", 6, 2, 5.0, "min", SR, 0, classes=["spk2", "spk0"])
+    assert all(row.speakers == "spk2 spk0" for row in mixset.table.itertuples())
+    with pytest.raises(CocktailError, match="mix.classes.*missing: wind"):
+        make_mixtures(audio, manifest, "train", 2, 2, 5.0, "min", SR, 0, classes=["spk1", "wind"])
+
+
+def test_listed_mixtures_use_the_listed_snrs_and_the_shorter_length(rng):
+    audio, manifest = tiny_corpus(rng)
+    table = pd.DataFrame(
+        {"split": ["train", "train"], "mix_id": ["a", "b"], "utt_ids": ["u000000 u000002", "u000004 u000006"],
+         "snr_db": ["2.5 -2.5", ""]}
+    )
+    mixset = listed_mixtures(audio, manifest, table, "train", 10, 2, SR)
+    assert list(mixset.table["mix_id"]) == ["a", "b"]
+    n = min(len(audio[0]), len(audio[2]))
+    assert len(mixset.mixtures[0]) == n
+    gains = [np.dot(src, a[:n]) / np.dot(a[:n], a[:n]) for src, a in zip(mixset.sources[0], (audio[0], audio[2]))]
+    rms = [np.sqrt(np.mean(audio[0] ** 2)), np.sqrt(np.mean(audio[2] ** 2))]  # levels of the whole utterances, as wsj0-2mix
+    assert 20 * np.log10(gains[0] * rms[0] / (gains[1] * rms[1])) == pytest.approx(5.0, abs=1e-3)
+    np.testing.assert_allclose(mixset.mixtures[0], mixset.sources[0].sum(axis=0), atol=1e-6)
+    as_given = mixset.sources[1][0] / audio[4][: len(mixset.mixtures[1])]
+    np.testing.assert_allclose(as_given, as_given[0], rtol=1e-4)  # premixed sources are only scaled to the peak
+    assert len(listed_mixtures(audio, manifest, table, "train", 1, 2, SR)) == 1
+    with pytest.raises(CocktailError, match="mix.n_sources"):
+        listed_mixtures(audio, manifest, table, "train", 10, 3, SR)
 
 
 @pytest.mark.parametrize("length", ["max", -1.0, 0])

@@ -21,11 +21,35 @@ def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return librosa.resample(audio, orig_sr=orig_sr, target_sr=target_sr, res_type="soxr_hq").astype(np.float32)
 
 
+SPHERE_MAGIC = b"NIST_1A"
+SILENCE_PEAK = 1e-4
+
+
+def is_silent(audio: np.ndarray) -> bool:
+    """A silent source cannot be a separation target: its SDR and ideal mask are undefined."""
+    return float(np.max(np.abs(audio), initial=0.0)) < SILENCE_PEAK
+
+
+def check_not_shorten(path: Path) -> None:
+    """libsndfile reads plain SPHERE but not LDC's shorten compression, which much of WSJ0 ships in."""
+    with open(path, "rb") as fh:
+        head = fh.read(1024)
+    if head.startswith(SPHERE_MAGIC) and b"shorten" in head:
+        raise CocktailError(
+            f"{path}: SPHERE audio compressed with shorten, which cannot be decoded here. Convert the corpus to "
+            "plain SPHERE or WAV first, e.g. with LDC's sph2pipe: `sph2pipe -f wav in.wv1 out.wv1` for every file "
+            "(keep the names and folders), then prepare again."
+        )
+
+
 def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
     """Read any file soundfile understands, downmix and resample; refuse unreadable or empty files."""
     path = Path(path)
     try:
+        check_not_shorten(path)
         audio, sr = sf.read(path, dtype="float32", always_2d=False)
+    except CocktailError:
+        raise
     except (sf.LibsndfileError, RuntimeError, OSError) as err:
         raise CocktailError(
             f"{path}: cannot be read as audio ({err}). Replace or remove the file; it may be corrupt or not audio."

@@ -17,7 +17,7 @@ from cocktail.metrics import aggregate, score_mixture
 from cocktail.mixing import MixtureSet, mixtures_from_params
 from cocktail.models import get_architecture
 from cocktail.models.base import Separation
-from cocktail.prepare import load_prepared
+from cocktail.prepared import load_mix_list, load_prepared
 from cocktail.separation import check_clustering
 from cocktail.shards import save_csv
 from cocktail.stft import StftConfig, istft, stft
@@ -46,7 +46,8 @@ def evaluation_mixtures(test_path: str, prepared_dir: str, params, n_sources: in
         return MixtureSet.load(test_path)
     audio, manifest = load_prepared(prepared_dir)
     return mixtures_from_params(
-        audio, manifest, params.section("mix"), "test", n_sources, int(params["corpus.sample_rate"]), int(params["seed"])
+        audio, manifest, params.section("mix"), "test", n_sources, int(params["corpus.sample_rate"]), int(params["seed"]),
+        load_mix_list(prepared_dir),
     )
 
 

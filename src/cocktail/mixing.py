@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cocktail.audio import is_silent
 from cocktail.errors import CocktailError
-from cocktail.prepare import SILENCE_PEAK
 from cocktail.shards import load_npz, pack, save_csv, save_npz, unpack
 
 PEAK = 0.9
@@ -72,39 +72,57 @@ def fit_length(signals: list[np.ndarray], length: str | float, sample_rate: int,
     return fitted
 
 
-def make_mixtures(
-    audio: list[np.ndarray], manifest: pd.DataFrame, split: str, count: int, n_sources: int,
-    ratio_db: float, length: str | float, sample_rate: int, seed: int,
-) -> MixtureSet:
-    """Draw `count` mixtures of `n_sources` distinct speakers from one split."""
-    manifest = manifest.reset_index(drop=True)  # positions index `audio`
-    rows = manifest[manifest["split"] == split]
+def peak_normalised(signals: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Mixture and sources scaled together so that none peaks above PEAK, as wsj0-2mix does."""
+    mixture = np.sum(signals, axis=0)
+    gain = PEAK / max(np.max(np.abs(mixture)), max(np.max(np.abs(s)) for s in signals))
+    return (gain * mixture).astype(np.float32), (gain * np.stack(signals)).astype(np.float32)
+
+
+def source_pools(rows: pd.DataFrame, split: str, n_sources: int, classes: list[str]) -> dict[str, np.ndarray]:
+    """Each speaker's utterances; with `mix.classes`, the pools of the named classes in source order."""
     by_speaker = {spk: grp.index.to_numpy() for spk, grp in rows.groupby("speaker", sort=True)}
-    speakers = sorted(by_speaker)
-    if len(speakers) < n_sources:
+    if classes:
+        missing = [c for c in classes if c not in by_speaker]
+        if len(classes) != n_sources or missing:
+            raise CocktailError(
+                f"params key 'mix.classes' is {classes}: it must name mix.n_sources = {n_sources} classes present in "
+                f"the {split} split" + (f"; missing: {', '.join(missing)}" if missing else "")
+                + f". Classes there: {', '.join(sorted(by_speaker)[:60])}."
+            )
+    elif len(by_speaker) < n_sources:
         raise CocktailError(
-            f"the {split} split has {len(speakers)} speaker(s), fewer than mix.n_sources = {n_sources}. "
+            f"the {split} split has {len(by_speaker)} speaker(s), fewer than mix.n_sources = {n_sources}. "
             + (f"Raise corpus.{split}_speakers" if split != "train" else "Lower corpus.valid_speakers and corpus.test_speakers")
             + " or lower mix.n_sources."
         )
+    return by_speaker
+
+
+def make_mixtures(
+    audio: list[np.ndarray], manifest: pd.DataFrame, split: str, count: int, n_sources: int,
+    ratio_db: float, length: str | float, sample_rate: int, seed: int, classes: list[str] = (),
+) -> MixtureSet:
+    """Draw `count` mixtures of `n_sources` distinct speakers from one split, or of the named classes in that order."""
+    manifest = manifest.reset_index(drop=True)  # positions index `audio`
+    by_speaker = source_pools(manifest[manifest["split"] == split], split, n_sources, list(classes))
+    speakers = sorted(by_speaker)
     rng = np.random.default_rng([seed, ("train", "valid", "test").index(split)])
     mixtures, sources, records = [], [], []
     for i in range(count):
-        chosen = rng.choice(len(speakers), size=n_sources, replace=False)
-        utt_idx = [int(rng.choice(by_speaker[speakers[c]])) for c in chosen]
+        picked = list(classes) or [speakers[c] for c in rng.choice(len(speakers), size=n_sources, replace=False)]
+        utt_idx = [int(rng.choice(by_speaker[speaker])) for speaker in picked]
         ratio = float(rng.uniform(-ratio_db, ratio_db))
         signals = fit_length([audio[j] for j in utt_idx], length, sample_rate, rng)
         for j, s in zip(utt_idx, signals):
-            if np.max(np.abs(s)) < SILENCE_PEAK:
+            if is_silent(s):
                 raise CocktailError(
                     f"{manifest.at[j, 'origin']} ({manifest.at[j, 'utt_id']}): silent in the mixed segment, so it cannot "
                     "be a target. Remove the recording or use mix.length: min."
                 )
-        signals = scale_to_ratio(signals, ratio)
-        mixture = np.sum(signals, axis=0)
-        gain = PEAK / max(np.max(np.abs(mixture)), max(np.max(np.abs(s)) for s in signals))
-        mixtures.append((gain * mixture).astype(np.float32))
-        sources.append((gain * np.stack(signals)).astype(np.float32))
+        mixture, scaled = peak_normalised(scale_to_ratio(signals, ratio))
+        mixtures.append(mixture)
+        sources.append(scaled)
         records.append(
             {
                 "mix_id": f"{split}_{i:05d}",
@@ -117,9 +135,56 @@ def make_mixtures(
     return MixtureSet(mixtures, sources, pd.DataFrame(records))
 
 
-def mixtures_from_params(audio: list[np.ndarray], manifest: pd.DataFrame, section, split: str, n_sources: int, sample_rate: int, seed: int) -> MixtureSet:
-    """One split's mixtures as the `mix` params describe them; `n_sources` may differ for evaluation."""
+def listed_mixtures(
+    audio: list[np.ndarray], manifest: pd.DataFrame, mix_list: pd.DataFrame, split: str, count: int, n_sources: int,
+    sample_rate: int,
+) -> MixtureSet:
+    """The corpus's own mixtures, in list order. With listed SNRs (wsj0-2mix) each whole utterance is set to unit
+    power and scaled by its SNR before both are cut to the shorter; without (premixed) the sources are used as
+    they are. The first `count` are taken."""
+    manifest = manifest.reset_index(drop=True)
+    position = {utt: i for i, utt in enumerate(manifest["utt_id"])}
+    rows = mix_list[(mix_list["split"] == split) & (mix_list["utt_ids"].str.split().str.len() == n_sources)]
+    if rows.empty:
+        counts = sorted({len(u.split()) for u in mix_list["utt_ids"]})
+        raise CocktailError(
+            f"the corpus's own mixture list (mix_list.csv beside the manifest) has no {n_sources}-source mixtures in the "
+            f"{split} split; it holds {', '.join(map(str, counts))}-source mixtures. Set mix.n_sources to match."
+        )
+    print(f"{split}: the first {min(count, len(rows))} of {len(rows)} listed mixtures (mix.{split}_mixtures = {count})")
+    mixtures, sources, records = [], [], []
+    for row in rows.head(count).itertuples():
+        utt_idx = [position[u] for u in row.utt_ids.split()]
+        signals = [audio[j] for j in utt_idx]
+        if row.snr_db:
+            signals = [10 ** (float(snr) / 20) * s / np.sqrt(np.mean(s**2)) for snr, s in zip(row.snr_db.split(), signals)]
+        signals = fit_length(signals, "min", sample_rate, None)
+        mixture, scaled = peak_normalised(signals)
+        power = (scaled.astype(np.float64) ** 2).mean(axis=1)
+        mixtures.append(mixture)
+        sources.append(scaled)
+        records.append(
+            {
+                "mix_id": row.mix_id,
+                "utt_ids": row.utt_ids,
+                "speakers": " ".join(manifest.loc[utt_idx, "speaker"]),
+                "ratio_db": round(float(10 * np.log10(power[0] / power[1])), 4),
+                "duration": round(len(mixture) / sample_rate, 4),
+            }
+        )
+    return MixtureSet(mixtures, sources, pd.DataFrame(records))
+
+
+def mixtures_from_params(
+    audio: list[np.ndarray], manifest: pd.DataFrame, section, split: str, n_sources: int, sample_rate: int, seed: int,
+    mix_list: pd.DataFrame | None = None,
+) -> MixtureSet:
+    """One split's mixtures as the `mix` params describe them (or as the corpus lists them); `n_sources` may
+    differ for evaluation."""
+    count = int(section[f"{split}_mixtures"])
+    if mix_list is not None:
+        return listed_mixtures(audio, manifest, mix_list, split, count, n_sources, sample_rate)
     return make_mixtures(
-        audio, manifest, split, int(section[f"{split}_mixtures"]), n_sources,
-        float(section["ratio_db"]), section["length"], sample_rate, seed,
+        audio, manifest, split, count, n_sources,
+        float(section["ratio_db"]), section["length"], sample_rate, seed, section["classes"] or (),
     )

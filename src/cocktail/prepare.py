@@ -1,23 +1,26 @@
-"""Corpus -> one audio shard plus a manifest, with speakers assigned to train/valid/test."""
+"""Corpus -> one audio file plus a manifest, with speakers assigned to train/valid/test.
 
+Recordings are decoded on every core and streamed to disk in corpus order, so memory does not
+grow with the corpus. Files that cannot be used are skipped and listed in bad_files.csv beside
+the manifest; too many of them stop the stage.
+"""
+
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
-from cocktail.corpora.base import Utterance
+from cocktail.corpora import scan_corpus
+from cocktail.corpora.decode import decode
 from cocktail.errors import CocktailError
-from cocktail.shards import load_npz, pack, save_csv, save_npz, unpack
+from cocktail.prepared import AUDIO, MANIFEST, MIX_LIST, OFFSETS, SPLITS
+from cocktail.shards import SignalWriter, save_csv
 
-SPLITS = ("train", "valid", "test")
-SILENCE_PEAK = 1e-4
-
-
-def check_not_silent(utterances: list[Utterance]) -> None:
-    """A silent source cannot be a separation target: its SDR and IBM are undefined."""
-    for utt in utterances:
-        if np.max(np.abs(utt.audio)) < SILENCE_PEAK:
-            raise CocktailError(f"{utt.origin}: the recording is silent (peak below {SILENCE_PEAK}). Remove it from the corpus.")
+BAD_FILES = "bad_files.csv"
+MANIFEST_COLUMNS = ["utt_id", "speaker", "gender", "duration", "origin", "text", "split"]
+SHOWN_BAD_FILES = 5
 
 
 def assign_speaker_splits(speakers: pd.DataFrame, n_valid: int, n_test: int, seed: int) -> dict[str, str]:
@@ -49,45 +52,124 @@ def assign_utterance_splits(manifest: pd.DataFrame, n_valid: int, n_test: int, s
     split = pd.Series("train", index=manifest.index)
     for _, rows in manifest.groupby("speaker", sort=True):
         idx = rng.permutation(rows.index.to_numpy())
-        n_te = max(1, round(len(idx) * test_share))
-        n_va = max(1, round(len(idx) * valid_share))
+        n_te = max(1, round(len(idx) * test_share)) if n_test else 0
+        n_va = max(1, round(len(idx) * valid_share)) if n_valid else 0
         split[idx[:n_te]] = "test"
         split[idx[n_te : n_te + n_va]] = "valid"
     return split
 
 
-def build_manifest(utterances: list[Utterance], sample_rate: int, speaker_set: str, n_valid: int, n_test: int, seed: int) -> pd.DataFrame:
-    manifest = pd.DataFrame(
-        {
-            "utt_id": [f"u{i:06d}" for i in range(len(utterances))],
-            "speaker": [u.speaker for u in utterances],
-            "gender": [u.gender for u in utterances],
-            "duration": [round(len(u.audio) / sample_rate, 4) for u in utterances],
-            "origin": [u.origin for u in utterances],
-            "text": [u.text for u in utterances],
-        }
-    )
-    if speaker_set == "open":
-        speakers = manifest[["speaker", "gender"]].drop_duplicates("speaker")
-        manifest["split"] = manifest["speaker"].map(assign_speaker_splits(speakers, n_valid, n_test, seed))
-    elif speaker_set == "closed":
-        manifest["split"] = assign_utterance_splits(manifest, n_valid, n_test, seed)
-    else:
+def build_manifest(records: list[dict], speaker_set: str, n_valid: int, n_test: int, seed: int) -> pd.DataFrame:
+    """One row per utterance. A split the corpus defines itself (TIMIT's TEST, ESC-50's folds) is kept;
+    the utterances it leaves open ("") are divided by corpus.speaker_set into the splits it does not define."""
+    manifest = pd.DataFrame(records, columns=MANIFEST_COLUMNS[1:])
+    manifest.insert(0, "utt_id", [f"u{i:06d}" for i in range(len(manifest))])
+    manifest["split"] = manifest["split"].fillna("")
+    undecided = manifest["split"] == ""
+    given = set(manifest.loc[~undecided, "split"])
+    n_valid = 0 if "valid" in given else n_valid
+    n_test = 0 if "test" in given else n_test
+    if speaker_set not in ("open", "closed"):
         raise CocktailError(f"params key 'corpus.speaker_set' is '{speaker_set}': use 'open' or 'closed'.")
+    if undecided.any():
+        rows = manifest[undecided]
+        if speaker_set == "open":
+            speakers = rows[["speaker", "gender"]].drop_duplicates("speaker")
+            manifest.loc[undecided, "split"] = rows["speaker"].map(assign_speaker_splits(speakers, n_valid, n_test, seed))
+        else:
+            manifest.loc[undecided, "split"] = assign_utterance_splits(rows, n_valid, n_test, seed)
     return manifest
 
 
-def write_prepared(out_dir: str | Path, utterances: list[Utterance], manifest: pd.DataFrame) -> None:
+def recordings(params) -> tuple[int, Iterator[tuple[dict, np.ndarray | None, str]], list[dict] | None]:
+    """The corpus as (manifest fields, audio or None, why not) in corpus order, its size and its own mixture list."""
+    sample_rate, seed = int(params["corpus.sample_rate"]), int(params["seed"])
+    if params["corpus.name"] == "synthetic":
+        from cocktail.corpora import synthetic
+
+        section = params.section("synthetic")
+        utterances = synthetic.synthesize(int(section["n_voices"]), int(section["sentences_per_voice"]), sample_rate, seed)
+        stream = (
+            ({"speaker": u.speaker, "gender": u.gender, "origin": u.origin, "text": u.text, "split": ""}, u.audio, "")
+            for u in utterances
+        )
+        return len(utterances), stream, None
+    corpus = scan_corpus(params)
+    stream = (
+        ({"speaker": f.speaker, "gender": f.gender, "origin": f.origin, "text": "", "split": f.split}, audio, reason)
+        for f, audio, reason in decode(corpus.files, sample_rate)
+    )
+    return len(corpus.files), stream, corpus.mix_list
+
+
+def check_bad_share(n_usable: int, bad: list[dict], max_bad_fraction: float) -> None:
+    """Stop when nothing usable is left or too much of the corpus is bad; name the first bad files."""
+    total = n_usable + len(bad)
+    if n_usable and len(bad) <= max_bad_fraction * total:
+        return
+    shown = "\n  ".join(b["reason"] for b in bad[:SHOWN_BAD_FILES])
+    cause = "no file could be used" if not n_usable else (
+        f"{len(bad)} of {total} files ({len(bad) / total:.1%}) could not be used, more than "
+        f"corpus.max_bad_fraction = {max_bad_fraction}"
+    )
+    raise CocktailError(
+        f"{cause}. The first:\n  {shown}\nFix or remove these files, or raise corpus.max_bad_fraction to skip them."
+    )
+
+
+def mix_list_table(mix_list: list[dict], manifest: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The corpus's own mixtures by utt_id; those with an unusable source are dropped (and counted)."""
+    utt_of = dict(zip(manifest["origin"], manifest["utt_id"]))
+    rows, dropped = [], 0
+    for mixture in mix_list:
+        if not all(o in utt_of for o in mixture["origins"]):
+            dropped += 1
+            continue
+        snrs = mixture["snr_db"]
+        rows.append(
+            {
+                "split": mixture["split"], "mix_id": mixture["mix_id"],
+                "utt_ids": " ".join(utt_of[o] for o in mixture["origins"]),
+                "snr_db": "" if snrs is None else " ".join(f"{s:g}" for s in snrs),
+            }
+        )
+    return pd.DataFrame(rows, columns=["split", "mix_id", "utt_ids", "snr_db"]), dropped
+
+
+def prepare_corpus(params, out_dir: str | Path) -> pd.DataFrame:
+    """Write audio.npy, offsets.npy, manifest.csv, bad_files.csv (and mix_list.csv) into `out_dir`."""
     out_dir = Path(out_dir)
-    audio, offsets = pack([u.audio for u in utterances])
-    save_npz(out_dir / "audio.npz", audio=audio, offsets=offsets)
-    save_csv(out_dir / "manifest.csv", manifest)
-
-
-def load_prepared(directory: str | Path) -> tuple[list[np.ndarray], pd.DataFrame]:
-    """The prepare stage's audio (one array per utterance) and manifest, in the same order."""
-    shard = load_npz(Path(directory) / "audio.npz")
-    return unpack(shard["audio"], shard["offsets"]), pd.read_csv(Path(directory) / "manifest.csv", keep_default_na=False)
+    sample_rate = int(params["corpus.sample_rate"])
+    total, stream, mix_list = recordings(params)
+    writer = SignalWriter(out_dir / AUDIO)
+    records, bad, seconds = [], [], 0.0
+    with tqdm(total=total, desc="preparing", unit="file") as bar:
+        for record, audio, reason in stream:
+            if audio is None:
+                bad.append({"origin": record["origin"], "reason": reason})
+                bar.write(f"skipped: {reason}")
+            else:
+                writer.append(audio)
+                record["duration"] = round(len(audio) / sample_rate, 4)
+                records.append(record)
+                seconds += len(audio) / sample_rate
+            bar.update()
+            bar.set_postfix_str(f"{seconds / 3600:.2f} h of audio", refresh=False)
+    np.save(out_dir / OFFSETS, writer.close())
+    check_bad_share(len(records), bad, float(params["corpus.max_bad_fraction"]))
+    manifest = build_manifest(
+        records, params["corpus.speaker_set"], int(params["corpus.valid_speakers"]), int(params["corpus.test_speakers"]),
+        int(params["seed"]),
+    )
+    save_csv(out_dir / MANIFEST, manifest)
+    save_csv(out_dir / BAD_FILES, pd.DataFrame(bad, columns=["origin", "reason"]))
+    if bad:
+        print(f"{len(bad)} unusable file(s) skipped, listed in {out_dir.name}/{BAD_FILES}")
+    if mix_list is not None:
+        table, dropped = mix_list_table(mix_list, manifest)
+        save_csv(out_dir / MIX_LIST, table)
+        print(f"{len(table)} listed mixtures" + (f" ({dropped} dropped: a source was unusable)" if dropped else ""))
+    return manifest
 
 
 def summary(manifest: pd.DataFrame) -> str:

@@ -1,0 +1,28 @@
+"""Reading what the prepare stage wrote; apart from `prepare` so that later stages do not depend on the readers."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cocktail.errors import CocktailError
+
+SPLITS = ("train", "valid", "test")
+AUDIO, OFFSETS, MANIFEST, MIX_LIST = "audio.npy", "offsets.npy", "manifest.csv", "mix_list.csv"
+
+
+def load_prepared(directory: str | Path) -> tuple[list[np.ndarray], pd.DataFrame]:
+    """The prepare stage's audio (one array per utterance, read from disk on use) and manifest, in the same order."""
+    directory = Path(directory)
+    if not (directory / MANIFEST).is_file():
+        raise CocktailError(f"{directory / MANIFEST} not found: run the prepare stage first (`dvc repro prepare`).")
+    audio = np.load(directory / AUDIO, mmap_mode="r")
+    offsets = np.load(directory / OFFSETS)
+    signals = [np.asarray(audio[offsets[i] : offsets[i + 1]]) for i in range(len(offsets) - 1)]
+    return signals, pd.read_csv(directory / MANIFEST, keep_default_na=False)
+
+
+def load_mix_list(directory: str | Path) -> pd.DataFrame | None:
+    """The corpus's own mixtures (wsj0-2mix lists, premixed folders), or None when mixtures are drawn at random."""
+    path = Path(directory) / MIX_LIST
+    return pd.read_csv(path, keep_default_na=False, dtype=str) if path.is_file() else None
