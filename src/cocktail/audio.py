@@ -46,6 +46,8 @@ def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
     """Read any file soundfile understands, downmix and resample; refuse unreadable or empty files."""
     path = Path(path)
     try:
+        if path.stat().st_size == 0:
+            raise CocktailError(f"{path}: the file is empty (0 bytes). Remove it or replace it with a real recording.")
         check_not_shorten(path)
         audio, sr = sf.read(path, dtype="float32", always_2d=False)
     except CocktailError:

@@ -12,14 +12,16 @@ AUDIO, OFFSETS, MANIFEST, MIX_LIST = "audio.npy", "offsets.npy", "manifest.csv",
 
 
 def load_prepared(directory: str | Path) -> tuple[list[np.ndarray], pd.DataFrame]:
-    """The prepare stage's audio (one array per utterance, read from disk on use) and manifest, in the same order."""
+    """The prepare stage's audio (one array per utterance, read from disk on use) and manifest, in the same order.
+    Speaker ids stay strings: LibriSpeech's are numbers."""
     directory = Path(directory)
     if not (directory / MANIFEST).is_file():
         raise CocktailError(f"{directory / MANIFEST} not found: run the prepare stage first (`dvc repro prepare`).")
     audio = np.load(directory / AUDIO, mmap_mode="r")
     offsets = np.load(directory / OFFSETS)
     signals = [np.asarray(audio[offsets[i] : offsets[i + 1]]) for i in range(len(offsets) - 1)]
-    return signals, pd.read_csv(directory / MANIFEST, keep_default_na=False)
+    text_columns = {c: str for c in ("utt_id", "speaker", "gender", "origin", "text", "split")}
+    return signals, pd.read_csv(directory / MANIFEST, keep_default_na=False, dtype=text_columns)
 
 
 def load_mix_list(directory: str | Path) -> pd.DataFrame | None:
