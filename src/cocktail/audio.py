@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-import librosa
 import numpy as np
 import soundfile as sf
+import soxr
 
 from cocktail.atomic import atomic_path
 from cocktail.errors import CocktailError
@@ -16,9 +16,13 @@ def to_mono(audio: np.ndarray) -> np.ndarray:
 
 
 def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """soxr's high-quality resampler, cut or padded to ceil(n * target / orig) samples as librosa.resample does;
+    called directly so that decoding workers need not import librosa."""
     if orig_sr == target_sr:
         return audio.astype(np.float32)
-    return librosa.resample(audio, orig_sr=orig_sr, target_sr=target_sr, res_type="soxr_hq").astype(np.float32)
+    n = int(np.ceil(len(audio) * target_sr / orig_sr))
+    resampled = soxr.resample(audio, orig_sr, target_sr, quality="soxr_hq")[:n]
+    return np.pad(resampled, (0, n - len(resampled))).astype(np.float32)
 
 
 SPHERE_MAGIC = b"NIST_1A"
