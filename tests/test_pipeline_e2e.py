@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 import yaml
 
 from cocktail.models import ARCHITECTURES
@@ -74,14 +76,14 @@ def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedPr
 def project(tmp_path_factory) -> Path:
     """A copy of the project with tiny params, committed in a fresh git repository, after one `dvc repro`."""
     repo = tmp_path_factory.mktemp("project")
-    for name in ("dvc.yaml", "pipeline", "src"):
+    for name in ("dvc.yaml", "pipeline", "src", "data/synthetic"):
         source = ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, repo / name)
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     for key, value in TINY.items():
         set_key(params, key, value)
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    (repo / ".gitignore").write_text("/data\n__pycache__/\n")
+    (repo / ".gitignore").write_text((ROOT / ".gitignore").read_text())
     run(["git", "init", "-q"], repo)
     run(["git", "config", "user.email", "test@example.com"], repo)
     run(["git", "config", "user.name", "test"], repo)
@@ -174,6 +176,39 @@ def test_meanshift_evaluation_reports_source_counts(project):
     run(["dvc", "checkout", "-q"], project, check=False)
 
 
+def test_a_real_corpus_through_a_symlink(project, tmp_path):
+    """The documented setup: a git-ignored symlink under data/ is prepare's dependency, so dvc.lock names the
+    link, not this machine's path, and a change inside the corpus reruns prepare."""
+    corpus = tmp_path / "elsewhere" / "corpus"
+    rng = np.random.default_rng(0)
+    for speaker in range(8):
+        for utt in range(3):
+            path = corpus / f"spk{speaker}" / f"{utt}.flac"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            t = np.arange(16000) / 16000
+            sf.write(path, 0.3 * np.sin(2 * np.pi * (150 + 60 * speaker) * t) + 0.02 * rng.standard_normal(t.size), 16000)
+    link = project / "data" / "mine"
+    link.symlink_to(corpus, target_is_directory=True)
+    try:
+        result = run(
+            ["dvc", "exp", "run", "-S", "corpus.name=folder", "-S", "corpus.root=data/mine",
+             "-S", "corpus.valid_speakers=2", "-S", "corpus.test_speakers=2"], project,
+        )
+        assert {"prepare", "mix", "train", "evaluate"} <= ran_stages(result), result.stdout
+        lock = (project / "dvc.lock").read_text()
+        assert str(tmp_path) not in lock
+        deps = yaml.safe_load(lock)["stages"]["prepare"]["deps"]
+        assert any(d["path"] == "data/mine" and d["nfiles"] == 24 for d in deps)
+        manifest = (project / "data/prepared/manifest.csv").read_text()
+        assert "spk3/2.flac" in manifest and str(tmp_path) not in manifest
+        (corpus / "spk0" / "0.flac").unlink()
+        assert "data/mine" in run(["dvc", "status", "prepare"], project).stdout
+    finally:
+        link.unlink()
+        run(["git", "checkout", "--", "."], project)
+        run(["dvc", "checkout", "-q"], project, check=False)
+
+
 def write_params(project: Path, tmp_path: Path, **overrides) -> Path:
     params = yaml.safe_load((project / "params.yaml").read_text())
     for key, value in overrides.items():
@@ -202,6 +237,8 @@ def write_params(project: Path, tmp_path: Path, **overrides) -> Path:
         ("train", {"dpcl.embedding_dim": None, "model": "dpcl"}, "dpcl.embedding_dim"),
         ("mix", {"mix.n_sources": None}, "mix.n_sources"),
         ("prepare", {"corpus.name": "folder", "corpus.root": "/nonexistent/corpus"}, "/nonexistent/corpus"),
+        ("prepare", {"corpus.name": "timit", "corpus.root": "data/synthetic"}, "expected TRAIN/ and TEST/ folders"),
+        ("prepare", {"corpus.name": "librivox"}, "Valid names: synthetic, timit, tsp"),
         ("train", {"blstm.permutation": "sorted", "model": "blstm"}, "blstm.permutation"),
         ("oracle", {"oracle.masks": ["ideal"]}, "oracle.masks"),
         ("mix", {"mix.length": "max"}, "mix.length"),
