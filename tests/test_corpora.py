@@ -11,6 +11,7 @@ import yaml
 from cocktail.corpora import scan_corpus
 from cocktail.corpora.decode import decode, usable_audio
 from cocktail.errors import CocktailError
+from cocktail.mixing import mixtures_from_params
 from cocktail.params import Params
 from cocktail.prepare import prepare_corpus
 from cocktail.prepared import load_mix_list, load_prepared
@@ -183,6 +184,11 @@ def test_esc50_categories_are_classes_and_folds_the_split(tmp_path):
     folds = manifest.assign(fold=[fold_of[Path(o).name] for o in manifest["origin"]]).groupby("split")["fold"].unique()
     assert list(folds["test"]) == [5] and list(folds["valid"]) == [4] and sorted(folds["train"]) == [1, 2, 3]
     assert {len(a) for a in audio} == {SR // 5}
+    params = params_for("esc50", root, mix__classes=["wind", "frog"])
+    mixtures = mixtures_from_params(audio, manifest, params.section("mix"), "train", 2, SR, 0)
+    assert set(mixtures.table["speakers"]) == {"wind frog"}, "the named classes, in source order"
+    with pytest.raises(CocktailError, match="mix.classes.*give a list"):
+        mixtures_from_params(audio, manifest, params_for("esc50", root, mix__classes="wind").section("mix"), "train", 2, SR, 0)
 
 
 @pytest.mark.parametrize(

@@ -79,9 +79,11 @@ def peak_normalised(signals: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return (gain * mixture).astype(np.float32), (gain * np.stack(signals)).astype(np.float32)
 
 
-def source_pools(rows: pd.DataFrame, split: str, n_sources: int, classes: list[str]) -> dict[str, np.ndarray]:
+def source_pools(rows: pd.DataFrame, split: str, n_sources: int, classes: list[str] | str) -> dict[str, np.ndarray]:
     """Each speaker's utterances; with `mix.classes`, the pools of the named classes in source order."""
     by_speaker = {spk: grp.index.to_numpy() for spk, grp in rows.groupby("speaker", sort=True)}
+    if isinstance(classes, str) and classes:
+        raise CocktailError(f"params key 'mix.classes' is '{classes}': give a list, one class per source, e.g. [wind, frog].")
     if classes:
         missing = [c for c in classes if c not in by_speaker]
         if len(classes) != n_sources or missing:
@@ -101,16 +103,16 @@ def source_pools(rows: pd.DataFrame, split: str, n_sources: int, classes: list[s
 
 def make_mixtures(
     audio: list[np.ndarray], manifest: pd.DataFrame, split: str, count: int, n_sources: int,
-    ratio_db: float, length: str | float, sample_rate: int, seed: int, classes: list[str] = (),
+    ratio_db: float, length: str | float, sample_rate: int, seed: int, classes: list[str] | None = None,
 ) -> MixtureSet:
     """Draw `count` mixtures of `n_sources` distinct speakers from one split, or of the named classes in that order."""
     manifest = manifest.reset_index(drop=True)  # positions index `audio`
-    by_speaker = source_pools(manifest[manifest["split"] == split], split, n_sources, list(classes))
+    by_speaker = source_pools(manifest[manifest["split"] == split], split, n_sources, classes)
     speakers = sorted(by_speaker)
     rng = np.random.default_rng([seed, ("train", "valid", "test").index(split)])
     mixtures, sources, records = [], [], []
     for i in range(count):
-        picked = list(classes) or [speakers[c] for c in rng.choice(len(speakers), size=n_sources, replace=False)]
+        picked = classes or [speakers[c] for c in rng.choice(len(speakers), size=n_sources, replace=False)]
         utt_idx = [int(rng.choice(by_speaker[speaker])) for speaker in picked]
         ratio = float(rng.uniform(-ratio_db, ratio_db))
         signals = fit_length([audio[j] for j in utt_idx], length, sample_rate, rng)
@@ -186,5 +188,5 @@ def mixtures_from_params(
         return listed_mixtures(audio, manifest, mix_list, split, count, n_sources, sample_rate)
     return make_mixtures(
         audio, manifest, split, count, n_sources,
-        float(section["ratio_db"]), section["length"], sample_rate, seed, section["classes"] or (),
+        float(section["ratio_db"]), section["length"], sample_rate, seed, section["classes"],
     )

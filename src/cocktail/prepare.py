@@ -69,6 +69,8 @@ def build_manifest(records: list[dict], speaker_set: str, n_valid: int, n_test: 
     given = set(manifest.loc[~undecided, "split"])
     n_valid = 0 if "valid" in given else n_valid
     n_test = 0 if "test" in given else n_test
+    for split in sorted(given & {"valid", "test"}):
+        print(f"the {split} split is the corpus's own (corpus.{split}_speakers is not used)")
     if speaker_set not in ("open", "closed"):
         raise CocktailError(f"params key 'corpus.speaker_set' is '{speaker_set}': use 'open' or 'closed'.")
     if undecided.any():
