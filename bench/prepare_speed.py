@@ -5,6 +5,7 @@ corpus of 16 kHz FLAC files. Usage: python bench/prepare_speed.py [--corpus DIR]
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ import yaml
 
 from cocktail.corpora import scan_corpus
 from cocktail.corpora.decode import worker_count
+from cocktail.errors import CocktailError
 from cocktail.params import Params
 from cocktail.prepare import prepare_corpus
 
@@ -75,4 +77,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except CocktailError as err:
+        sys.exit(f"error: {err}")
