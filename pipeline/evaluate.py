@@ -2,12 +2,9 @@
 
 import numpy as np
 
-from cocktail.errors import CocktailError
 from cocktail.evaluation import (
-    check_evaluation_settings, evaluation_mixtures, fit_source_count, mask_accuracies, score_all, separate_all, summarise, write_examples,
+    evaluation_mixtures, evaluation_separator, fit_source_count, mask_accuracies, score_all, separate_all, summarise, write_examples,
 )
-from cocktail.models import architecture_section
-from cocktail.separation import load_separator
 from cocktail.shards import save_csv, save_json
 from cocktail.stage import run_stage
 
@@ -20,21 +17,8 @@ EXAMPLES = "results/examples"
 
 
 def main(params):
-    name = params["model"]
-    architecture_section(params, name)
-    separator = load_separator(MODEL_DIR)
-    if separator.architecture_name != name:
-        raise CocktailError(
-            f"{MODEL_DIR}/ holds a '{separator.architecture_name}' model but params key 'model' is '{name}': "
-            "run `dvc repro` so the train stage trains it first."
-        )
-    settings = params.section("evaluate")
-    n_sources = int(settings["n_sources"] or separator.n_sources)
-    clustering = settings["clustering"]
-    check_evaluation_settings(separator, n_sources, clustering)
-    separator.clustering = clustering
-    separator.meanshift_quantile = float(settings["meanshift_quantile"])
-    separator.meanshift_min_share = float(settings["meanshift_min_share"])
+    separator, n_sources = evaluation_separator(MODEL_DIR, params)
+    name, clustering = separator.architecture_name, separator.clustering
     mixtures = evaluation_mixtures(TEST_MIXTURES, PREPARED, params, n_sources)
     found = separate_all(separator, mixtures, f"separating ({name}, {n_sources} sources)", n_sources)
     separations = [fit_source_count(s, m, n_sources) for s, m in zip(found, mixtures.mixtures)]
@@ -47,7 +31,7 @@ def main(params):
         extra["mask_accuracy"] = float(np.nanmean(mask_accuracies(mixtures, separations, per_source, separator.spectral)))
     metrics = summarise(per_source, extra)
     save_csv(PER_SOURCE, per_source)
-    write_examples(EXAMPLES, mixtures, estimates, per_source, int(settings["examples"]), separator.spectral.sample_rate)
+    write_examples(EXAMPLES, mixtures, estimates, per_source, int(params["evaluate.examples"]), separator.spectral.sample_rate)
     save_json(METRICS, metrics)
     print({k: metrics[k] for k in ("gnsdr", "gsir", "gsar", "sdri", "si_snri")})
 

@@ -1,5 +1,7 @@
-"""The one audio reader and writer: mono float32 at the pipeline's sample rate."""
+"""The one audio reader and writer: mono float32 at the pipeline's sample rate, whole or block by block."""
 
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,18 +17,35 @@ def to_mono(audio: np.ndarray) -> np.ndarray:
     return audio.mean(axis=1) if audio.ndim == 2 else audio
 
 
+class StreamResampler:
+    """soxr's high-quality resampler fed block by block; the whole output is `length` samples, by default
+    ceil(n * target / orig) as librosa.resample gives (cut or padded at the end), and equals resampling in one call."""
+
+    def __init__(self, orig_sr: int, target_sr: int, length: int | None = None):
+        self.orig_sr, self.target_sr, self.length = orig_sr, target_sr, length
+        self._stream = None if orig_sr == target_sr else soxr.ResampleStream(orig_sr, target_sr, 1, dtype="float32", quality="HQ")
+        self._consumed = 0
+        self._produced = 0
+
+    def __call__(self, block: np.ndarray, last: bool = False) -> np.ndarray:
+        block = np.asarray(block, np.float32)
+        self._consumed += len(block)
+        out = block if self._stream is None else self._stream.resample_chunk(block, last=last)
+        if last:
+            expected = self.length if self.length is not None else int(np.ceil(self._consumed * self.target_sr / self.orig_sr))
+            out = np.pad(out[: max(expected - self._produced, 0)], (0, max(expected - self._produced - len(out), 0)))
+        self._produced += len(out)
+        return out.astype(np.float32)
+
+
 def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
-    """soxr's high-quality resampler, cut or padded to ceil(n * target / orig) samples as librosa.resample does;
-    called directly so that decoding workers need not import librosa."""
-    if orig_sr == target_sr:
-        return audio.astype(np.float32)
-    n = int(np.ceil(len(audio) * target_sr / orig_sr))
-    resampled = soxr.resample(audio, orig_sr, target_sr, quality="soxr_hq")[:n]
-    return np.pad(resampled, (0, n - len(resampled))).astype(np.float32)
+    """Called with soxr directly so that decoding workers need not import librosa."""
+    return StreamResampler(orig_sr, target_sr)(audio, last=True)
 
 
 SPHERE_MAGIC = b"NIST_1A"
 SILENCE_PEAK = 1e-4
+DECODE_ERRORS = (sf.LibsndfileError, RuntimeError, OSError)
 
 
 def is_silent(audio: np.ndarray) -> bool:
@@ -46,29 +65,69 @@ def check_not_shorten(path: Path) -> None:
         )
 
 
+def not_audio(path: Path, err: Exception) -> CocktailError:
+    return CocktailError(f"{path}: cannot be read as audio ({err}). Replace or remove the file; it may be corrupt or not audio.")
+
+
+def open_audio(path: str | Path) -> sf.SoundFile:
+    """An open file that exists, is not empty, decodes and holds samples; anything else names the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CocktailError(f"{path}: no such file. Check the path.")
+    if path.stat().st_size == 0:
+        raise CocktailError(f"{path}: the file is empty (0 bytes). Remove it or replace it with a real recording.")
+    try:
+        check_not_shorten(path)
+        handle = sf.SoundFile(path)
+    except DECODE_ERRORS as err:
+        raise not_audio(path, err) from err
+    if handle.frames == 0:
+        handle.close()
+        raise CocktailError(f"{path}: the file holds no samples. Remove it or replace it with a real recording.")
+    return handle
+
+
+def read_mono(handle: sf.SoundFile, frames: int = -1) -> np.ndarray:
+    """The next `frames` samples (all with -1), channels averaged; a decoding failure names the file."""
+    try:
+        audio = to_mono(handle.read(frames, dtype="float32", always_2d=False))
+    except DECODE_ERRORS as err:
+        raise not_audio(Path(handle.name), err) from err
+    if not np.all(np.isfinite(audio)):
+        raise CocktailError(f"{handle.name}: the file holds NaN or infinite samples. Replace it.")
+    return audio
+
+
 def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
     """Read any file soundfile understands, downmix and resample; refuse unreadable or empty files."""
-    path = Path(path)
-    try:
-        if path.stat().st_size == 0:
-            raise CocktailError(f"{path}: the file is empty (0 bytes). Remove it or replace it with a real recording.")
-        check_not_shorten(path)
-        audio, sr = sf.read(path, dtype="float32", always_2d=False)
-    except CocktailError:
-        raise
-    except (sf.LibsndfileError, RuntimeError, OSError) as err:
-        raise CocktailError(
-            f"{path}: cannot be read as audio ({err}). Replace or remove the file; it may be corrupt or not audio."
-        ) from err
-    audio = to_mono(audio)
-    if audio.size == 0:
-        raise CocktailError(f"{path}: the file holds no samples. Remove it or replace it with a real recording.")
-    if not np.all(np.isfinite(audio)):
-        raise CocktailError(f"{path}: the file holds NaN or infinite samples. Replace it.")
-    return resample(audio, sr, sample_rate)
+    with open_audio(path) as handle:
+        return resample(read_mono(handle), handle.samplerate, sample_rate)
+
+
+def audio_blocks(path: str | Path, sample_rate: int, block_seconds: float) -> Iterator[np.ndarray]:
+    """A recording of any length as mono blocks at `sample_rate`, so memory does not grow with the file."""
+    with open_audio(path) as handle:
+        resampler = StreamResampler(handle.samplerate, sample_rate)
+        frames = max(1, int(block_seconds * handle.samplerate))
+        read = 0
+        while read < handle.frames:
+            block = read_mono(handle, frames)
+            if not len(block):
+                break  # the header promised more frames than the file holds
+            read += len(block)
+            yield resampler(block, last=read >= handle.frames)
+        if read < handle.frames:
+            yield resampler(np.zeros(0, np.float32), last=True)
+
+
+@contextlib.contextmanager
+def wav_writer(path: str | Path, sample_rate: int) -> Iterator[Callable[[np.ndarray], None]]:
+    """16-bit PCM written block by block, clipped so a loud estimate does not wrap around; the file appears
+    under `path` only once the block succeeds."""
+    with atomic_path(path) as tmp, sf.SoundFile(tmp, "w", sample_rate, 1, subtype="PCM_16", format="WAV") as handle:
+        yield lambda audio: handle.write(np.clip(np.asarray(audio, np.float32), -1.0, 1.0))
 
 
 def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> None:
-    """16-bit PCM, written atomically; clipped so a loud estimate does not wrap around."""
-    with atomic_path(path) as tmp:
-        sf.write(tmp, np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
+    with wav_writer(path, sample_rate) as write:
+        write(audio)

@@ -15,11 +15,10 @@ from cocktail.features import SpectralSettings
 from cocktail.masks import EPS, ideal_binary_mask, ideal_ratio_mask, mask_accuracy, voice_activity_weights, wiener_like_mask
 from cocktail.metrics import aggregate, score_mixture
 from cocktail.mixing import MixtureSet, mixtures_from_params
-from cocktail.models import get_architecture
+from cocktail.models import architecture_section
 from cocktail.models.base import Separation
 from cocktail.prepared import load_mix_list, load_prepared
-from cocktail.separation import check_clustering
-from cocktail.shards import save_csv
+from cocktail.separation import check_clustering, check_source_count, load_separator
 from cocktail.stft import StftConfig, istft, stft
 
 
@@ -75,12 +74,27 @@ def check_evaluation_settings(separator, n_sources: int, clustering: str) -> Non
             f"params key 'evaluate.clustering' is '{clustering}' but model '{name}' does not cluster embeddings: "
             "set evaluate.clustering: kmeans or use dpcl, blstm_dc or danet."
         )
-    if n_sources != separator.n_sources and not get_architecture(name).chooses_source_count:
+    check_source_count(separator, n_sources, "params key 'evaluate.n_sources'", "set evaluate.n_sources: null or use one of them")
+
+
+def evaluation_separator(model_dir: str, params):
+    """The trained model set up as the evaluate params ask (source count, clustering); refuses a model
+    of another architecture than params' `model`, so metrics never describe a stale model."""
+    name = params["model"]
+    architecture_section(params, name)
+    separator = load_separator(model_dir)
+    if separator.architecture_name != name:
         raise CocktailError(
-            f"params key 'evaluate.n_sources' is {n_sources} but model '{name}' was trained with mix.n_sources = "
-            f"{separator.n_sources} and has that many outputs. Only clustering and dictionary models (dpcl, blstm_dc, "
-            "danet, nmf) choose the number of sources at inference: set evaluate.n_sources: null or use one of them."
+            f"{model_dir}/ holds a '{separator.architecture_name}' model but params key 'model' is '{name}': "
+            "run `dvc repro` so the train stage trains it first."
         )
+    settings = params.section("evaluate")
+    n_sources = int(settings["n_sources"] or separator.n_sources)
+    check_evaluation_settings(separator, n_sources, settings["clustering"])
+    separator.clustering = settings["clustering"]
+    separator.meanshift_quantile = float(settings["meanshift_quantile"])
+    separator.meanshift_min_share = float(settings["meanshift_min_share"])
+    return separator, n_sources
 
 
 def estimate_order(per_source: pd.DataFrame, mix_id: str) -> np.ndarray:

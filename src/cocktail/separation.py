@@ -59,15 +59,18 @@ class Separator:
         n_sources = n_sources or self.n_sources
         if self.inference == "time":
             return Separation(self._forward(mixture[None].astype(np.float32)).numpy()[0])
-        cfg = self.spectral.stft
-        spec = stft(mixture, cfg)
-        inputs = self.spectral.normaliser(log_magnitude(np.abs(spec)))[None]
-        outputs = self._forward(inputs).numpy()[0]
+        spec, outputs = self.spectral_outputs(mixture)
         if self.inference == "mask":
             masks = np.moveaxis(outputs, -1, 0)
         else:
             masks = self.embedding_masks(outputs, voice_activity_weights(np.abs(spec), self.spectral.vad_db), n_sources)
-        return Separation(istft(masks * spec[None], cfg, len(mixture)), masks)
+        return Separation(istft(masks * spec[None], self.spectral.stft, len(mixture)), masks)
+
+    def spectral_outputs(self, mixture: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The mixture's STFT and the network's per-bin outputs for it: masks, or embeddings to cluster."""
+        spec = stft(mixture, self.spectral.stft)
+        inputs = self.spectral.normaliser(log_magnitude(np.abs(spec)))[None]
+        return spec, self._forward(inputs).numpy()[0]
 
     def embedding_masks(self, embeddings: np.ndarray, active: np.ndarray, n_sources: int) -> np.ndarray:
         """Cluster the active bins' embeddings; the architecture turns the centres into masks for every bin."""
@@ -127,3 +130,14 @@ def meanshift_centres(points: np.ndarray, quantile: float, min_share: float = 0.
 def check_clustering(name: str) -> None:
     if name not in CLUSTERINGS:
         raise CocktailError(f"params key 'evaluate.clustering' is '{name}': use {' or '.join(CLUSTERINGS)}.")
+
+
+def check_source_count(separator, n_sources: int, asked_by: str, remedy: str) -> None:
+    """Only clustering and dictionary models choose the number of sources at inference."""
+    name = separator.architecture_name
+    if n_sources != separator.n_sources and not get_architecture(name).chooses_source_count:
+        raise CocktailError(
+            f"{asked_by} is {n_sources} but model '{name}' was trained on {separator.n_sources} sources and has that many "
+            f"outputs. Only clustering and dictionary models (dpcl, blstm_dc, danet, nmf) choose the number of sources at "
+            f"inference: {remedy}."
+        )

@@ -1,0 +1,84 @@
+"""The `cocktail` command: separate your own recording with a trained model."""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from cocktail.errors import CocktailError
+
+SEPARATE_HELP = """Separate a recording into one WAV per source, written as OUT/<name>_s1.wav, _s2.wav ... at the
+recording's own sample rate. Any length: long files go through the model in overlapping chunks, with the
+sources kept in the same order from chunk to chunk, and memory stays flat. Stereo is downmixed to mono."""
+
+
+def parser() -> argparse.ArgumentParser:
+    from cocktail.recording import Chunking
+
+    top = argparse.ArgumentParser(prog="cocktail", description=__doc__)
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    separate = commands.add_parser("separate", help="separate a recording with a trained model", description=SEPARATE_HELP)
+    separate.add_argument("input", type=Path, help="the recording: WAV, FLAC, OGG or anything libsndfile reads; mono or stereo; any rate")
+    separate.add_argument("-o", "--out", type=Path, required=True, help="folder to write the sources to (created if needed)")
+    separate.add_argument(
+        "--model", type=Path, default=Path("model"),
+        help="trained model folder (default: model, the pipeline's current model, when run from the project root)",
+    )
+    separate.add_argument(
+        "--n-sources", type=int,
+        help="how many sources to find; only clustering models (dpcl, blstm_dc, danet) choose (default: as trained)",
+    )
+    separate.add_argument("--chunk-seconds", type=float, default=Chunking.chunk_seconds, help="seconds per chunk (default: %(default)s)")
+    separate.add_argument(
+        "--overlap-seconds", type=float, default=Chunking.overlap_seconds,
+        help="seconds shared by neighbouring chunks, to match and cross-fade their sources (default: %(default)s)",
+    )
+    separate.add_argument(
+        "--allow-upsampling", action="store_true",
+        help="accept a recording sampled below the model's rate (it lacks the band the model expects)",
+    )
+    separate.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return top
+
+
+def separate(args) -> None:
+    from cocktail.recording import Chunking, inspect_recording, separate_recording
+    from cocktail.separation import load_separator
+
+    if args.n_sources is not None and args.n_sources < 1:
+        raise CocktailError(f"--n-sources is {args.n_sources}: ask for at least one source.")
+    if args.out.exists() and not args.out.is_dir():
+        raise CocktailError(f"{args.out} exists and is not a folder: give -o a folder to write the sources to.")
+    recording = inspect_recording(args.input)
+    chunking = Chunking(args.chunk_seconds, args.overlap_seconds)
+    separator = load_separator(args.model)
+    created = not args.out.exists()
+    start = time.perf_counter()
+    try:
+        paths = separate_recording(
+            separator, recording, args.out, args.n_sources, chunking, args.allow_upsampling, args.model, not args.quiet
+        )
+    except BaseException:
+        if created and args.out.is_dir() and not any(args.out.iterdir()):
+            args.out.rmdir()
+        raise
+    seconds = time.perf_counter() - start
+    print(
+        f"{recording.path}: {recording.seconds:.1f} s at {recording.sample_rate} Hz, {recording.channels} channel(s), separated by "
+        f"'{separator.architecture_name}' in {seconds:.1f} s (real-time factor {seconds / recording.seconds:.3f}):"
+    )
+    for path in paths:
+        print(f"  {path}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    try:
+        separate(args)
+    except CocktailError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

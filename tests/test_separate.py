@@ -1,0 +1,223 @@
+"""`cocktail separate`: chunked separation of recordings of any length, rate and channel count."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import soundfile as sf
+from test_models import SECTIONS, SPECTRAL
+
+from cocktail.audio import StreamResampler, audio_blocks, resample
+from cocktail.cli import main
+from cocktail.errors import CocktailError
+from cocktail.features import SpectralSettings
+from cocktail.recording import Chunking, inspect_recording, mixture_gains, separate_chunks, separate_recording
+from cocktail.separation import Separator, load_separator
+
+RATE = 8000
+
+
+def sign_split(rng):
+    """A stand-in separator whose sources are known exactly (positive and negative half-waves) and whose output
+    order is random on every call, as a network's order is from chunk to chunk."""
+
+    def separate(window):
+        sources = np.stack([np.maximum(window, 0), np.minimum(window, 0)])
+        return sources[rng.permutation(2)]
+
+    return separate
+
+
+def blocks_of(signal, size):
+    return (signal[i : i + size] for i in range(0, len(signal), size))
+
+
+@pytest.mark.parametrize("length", [1, 500, 999, 1000, 1001, 1199, 1200, 1201, 2345, 10_007])
+def test_chunks_keep_length_and_source_order(rng, length):
+    signal = rng.standard_normal(length).astype(np.float32)
+    pieces = list(separate_chunks(sign_split(rng), blocks_of(signal, 337), chunk=1000, overlap=200))
+    out = np.concatenate(pieces, axis=1)
+    assert out.shape == (2, length)
+    truth = np.stack([np.maximum(signal, 0), np.minimum(signal, 0)])
+    first = 0 if np.allclose(out[:, :50], truth[:, :50]) else 1
+    np.testing.assert_allclose(out, truth[[first, 1 - first]], atol=1e-6)
+
+
+def test_chunks_hold_at_most_a_chunk_and_two_overlaps(rng):
+    seen = []
+
+    def separate(window):
+        seen.append(len(window))
+        return np.stack([window, 0 * window])
+
+    list(separate_chunks(separate, blocks_of(rng.standard_normal(50_000).astype(np.float32), 1000), chunk=1000, overlap=200))
+    assert max(seen) < 1000 + 200 and seen[:-1] == [1000] * (len(seen) - 1)
+
+
+def test_mixture_gains_undo_arbitrary_scales(two_sources):
+    gains = mixture_gains(two_sources * np.array([[3.0], [0.2]], np.float32), two_sources.sum(axis=0))
+    np.testing.assert_allclose(gains, [1 / 3.0, 5.0], rtol=1e-3)
+
+
+def test_streamed_resampling_equals_one_call(rng):
+    audio = rng.standard_normal(44100 + 17).astype(np.float32)
+    whole = resample(audio, 44100, 8000)
+    resampler = StreamResampler(44100, 8000)
+    streamed = np.concatenate([resampler(b, last=i + 1000 >= len(audio)) for i, b in zip(range(0, len(audio), 1000), blocks_of(audio, 1000))])
+    np.testing.assert_array_equal(streamed, whole)
+
+
+def test_audio_blocks_downmix_and_resample(tmp_path, rng):
+    stereo = (0.1 * rng.standard_normal((48000 * 3, 2))).astype(np.float32)
+    path = tmp_path / "stereo.wav"
+    sf.write(path, stereo, 48000, subtype="FLOAT")
+    blocks = list(audio_blocks(path, RATE, 0.5))
+    assert max(len(b) for b in blocks) <= 0.5 * RATE + 1024  # a block, plus the resampler's delay flushed at the end
+    np.testing.assert_array_equal(np.concatenate(blocks), resample(stereo.mean(axis=1), 48000, RATE))
+
+
+@pytest.fixture(scope="module")
+def model_dirs(tmp_path_factory):
+    """Untrained tiny models saved as the train stage saves them: what separate reads."""
+    root = tmp_path_factory.mktemp("models")
+    keras.utils.set_random_seed(0)
+    for name in ("convtasnet", "dpcl"):
+        Separator.create(name, SECTIONS[name], SPECTRAL, 2).save(root / name)
+    wideband = SpectralSettings(SPECTRAL.stft, SPECTRAL.vad_db, 16000, SPECTRAL.normaliser)
+    Separator.create("convtasnet", SECTIONS["convtasnet"], wideband, 2).save(root / "convtasnet_16k")
+    return root
+
+
+def speech_like(rng, seconds, rate, channels=1):
+    t = np.arange(int(seconds * rate)) / rate
+    voice = 0.3 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 0.7 * t) > 0) + 0.2 * np.sin(2 * np.pi * 1100 * t)
+    audio = voice[:, None] + 0.01 * rng.standard_normal((len(t), channels))
+    return audio.astype(np.float32) if channels > 1 else audio[:, 0].astype(np.float32)
+
+
+@pytest.mark.parametrize("name", ["convtasnet", "dpcl"])
+def test_separate_writes_each_source_at_the_input_rate(model_dirs, tmp_path, rng, name, capsys):
+    path = tmp_path / "talk.flac"
+    sf.write(path, speech_like(rng, 23.3, 22050, channels=2), 22050)
+    main(["separate", str(path), "-o", str(tmp_path / "out"), "--model", str(model_dirs / name), "--chunk-seconds", "6", "-q"])
+    outputs = sorted((tmp_path / "out").iterdir())
+    assert [p.name for p in outputs] == ["talk_s1.wav", "talk_s2.wav"]
+    for p in outputs:
+        info = sf.info(p)
+        assert (info.samplerate, info.channels, info.frames) == (22050, 1, sf.info(path).frames)
+    assert "real-time factor" in capsys.readouterr().out
+
+
+def test_clustering_model_finds_the_sources_asked_for(model_dirs, tmp_path, rng):
+    path = tmp_path / "three.wav"
+    sf.write(path, speech_like(rng, 5, RATE), RATE)
+    paths = separate_recording(load_separator(model_dirs / "dpcl"), inspect_recording(path), tmp_path / "out", n_sources=3, progress=False)
+    assert [p.name for p in paths] == ["three_s1.wav", "three_s2.wav", "three_s3.wav"]
+
+
+def run_cli(args, capsys) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["separate", *map(str, args)])
+    assert exit_info.value.code == 1
+    return capsys.readouterr().err
+
+
+def assert_refused(tmp_path, capsys, args, *names):
+    out = tmp_path / "out"
+    message = run_cli([*args, "-o", out, "-q"], capsys)
+    assert message.startswith("error: ")
+    for name in names:
+        assert str(name) in message, message
+    assert not out.exists(), "a refused separation must leave no output folder or file"
+    return message
+
+
+def test_not_audio_is_refused(model_dirs, tmp_path, capsys):
+    path = tmp_path / "notes.wav"
+    path.write_text("this is not a recording\n" * 50)
+    assert_refused(tmp_path, capsys, [path, "--model", model_dirs / "convtasnet"], path)
+
+
+def test_empty_file_is_refused(model_dirs, tmp_path, capsys):
+    path = tmp_path / "empty.wav"
+    path.write_bytes(b"")
+    assert "empty" in assert_refused(tmp_path, capsys, [path, "--model", model_dirs / "convtasnet"], path)
+
+
+def test_wav_without_samples_is_refused(model_dirs, tmp_path, capsys):
+    path = tmp_path / "nothing.wav"
+    sf.write(path, np.zeros(0, np.float32), RATE)
+    assert_refused(tmp_path, capsys, [path, "--model", model_dirs / "convtasnet"], path)
+
+
+def test_missing_input_is_refused(model_dirs, tmp_path, capsys):
+    assert_refused(tmp_path, capsys, [tmp_path / "typo.wav", "--model", model_dirs / "convtasnet"], tmp_path / "typo.wav")
+
+
+def test_missing_model_directory_is_refused(tmp_path, rng, capsys):
+    path = tmp_path / "a.wav"
+    sf.write(path, speech_like(rng, 1, RATE), RATE)
+    message = assert_refused(tmp_path, capsys, [path, "--model", tmp_path / "no_model"], tmp_path / "no_model")
+    assert "dvc repro" in message
+
+
+def test_model_trained_at_a_higher_rate_is_refused(model_dirs, tmp_path, rng, capsys):
+    path = tmp_path / "phone.wav"
+    sf.write(path, speech_like(rng, 1, 8000), 8000)
+    message = assert_refused(tmp_path, capsys, [path, "--model", model_dirs / "convtasnet_16k"], path, "16000 Hz", "8000 Hz")
+    assert "--allow-upsampling" in message
+
+
+def test_upsampling_when_asked(model_dirs, tmp_path, rng):
+    path = tmp_path / "phone.wav"
+    sf.write(path, speech_like(rng, 1, 8000), 8000)
+    main(["separate", str(path), "-o", str(tmp_path / "out"), "--model", str(model_dirs / "convtasnet_16k"), "--allow-upsampling", "-q"])
+    assert sf.info(tmp_path / "out" / "phone_s1.wav").samplerate == 8000
+
+
+def test_fixed_count_model_refuses_other_source_counts(model_dirs, tmp_path, rng, capsys):
+    path = tmp_path / "a.wav"
+    sf.write(path, speech_like(rng, 1, RATE), RATE)
+    assert_refused(tmp_path, capsys, [path, "--model", model_dirs / "convtasnet", "--n-sources", 3], "--n-sources", "convtasnet")
+
+
+def test_bad_chunking_is_refused(model_dirs, tmp_path, rng, capsys):
+    path = tmp_path / "a.wav"
+    sf.write(path, speech_like(rng, 1, RATE), RATE)
+    assert_refused(tmp_path, capsys, [path, "--model", model_dirs / "convtasnet", "--chunk-seconds", 3, "--overlap-seconds", 2], "overlap")
+
+
+def test_failure_mid_file_leaves_no_partial_outputs(model_dirs, tmp_path, rng):
+    path = tmp_path / "long.wav"
+    sf.write(path, speech_like(rng, 30, RATE), RATE)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("the user's own file")
+    separator = load_separator(model_dirs / "convtasnet")
+    calls = []
+    original = separator.separate
+
+    def failing(window, n_sources=None, utt_ids=None):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(window, n_sources)
+
+    separator.separate = failing
+    with pytest.raises(KeyboardInterrupt):
+        separate_recording(separator, inspect_recording(path), out, chunking=Chunking(6, 1), progress=False)
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).parent / "cocktail"
+    result = subprocess.run([script, "separate", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "--n-sources" in result.stdout
+
+
+def test_chunking_validates():
+    with pytest.raises(CocktailError, match="overlap"):
+        Chunking(4, 0).samples(RATE)
