@@ -4,19 +4,27 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-missing=()
-command -v espeak-ng >/dev/null || missing+=(espeak-ng)
-command -v ffmpeg >/dev/null || missing+=(ffmpeg)
-if [ ${#missing[@]} -gt 0 ]; then
+# command -> Debian package. espeak-ng speaks the embedded corpus and museval needs ffmpeg: the pipeline
+# cannot run without them. Chromium and its driver only serve the test that opens the report page.
+declare -A needed=([espeak-ng]=espeak-ng [ffmpeg]=ffmpeg)
+declare -A for_tests=([chromium]=chromium [chromedriver]=chromium-driver)
+missing=() missing_for_tests=()
+for cmd in "${!needed[@]}"; do command -v "$cmd" >/dev/null || missing+=("${needed[$cmd]}"); done
+for cmd in "${!for_tests[@]}"; do command -v "$cmd" >/dev/null || missing_for_tests+=("${for_tests[$cmd]}"); done
+all=("${missing[@]}" "${missing_for_tests[@]}")
+if [ ${#all[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing system packages: ${missing[*]}"
+    echo "installing system packages: ${all[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  else
-    echo "error: missing system packages: ${missing[*]}." >&2
-    echo "  espeak-ng speaks the embedded corpus; ffmpeg is needed by museval (via musdb)." >&2
-    echo "  Install them, e.g. 'sudo apt-get install ${missing[*]}' (Debian/Ubuntu) or 'brew install ${missing[*]}' (macOS)." >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${all[@]}" >/dev/null
+  elif [ ${#missing[@]} -gt 0 ]; then
+    echo "error: missing system packages: ${all[*]}." >&2
+    echo "  espeak-ng speaks the embedded corpus; ffmpeg is needed by museval (via musdb); chromium and" >&2
+    echo "  chromium-driver open the report page in the tests." >&2
+    echo "  Install them, e.g. 'sudo apt-get install ${all[*]}' (Debian/Ubuntu)." >&2
     exit 1
+  else
+    echo "warning: the report-page test needs ${missing_for_tests[*]}: 'sudo apt-get install ${missing_for_tests[*]}'." >&2
   fi
 fi
 

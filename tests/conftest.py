@@ -2,10 +2,17 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+import yaml
 
 SAMPLE_RATE = 8000
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -20,3 +27,85 @@ def two_sources(rng):
     low = 0.5 * np.sin(2 * np.pi * 440 * t) + 0.01 * rng.standard_normal(t.size)
     high = 0.3 * np.sin(2 * np.pi * 1300 * t) + 0.01 * rng.standard_normal(t.size)
     return np.stack([low, high]).astype(np.float32)
+
+
+TINY = {
+    "synthetic.n_voices": 10,
+    "synthetic.sentences_per_voice": 4,
+    "corpus.valid_speakers": 3,
+    "corpus.test_speakers": 3,
+    "mix.train_mixtures": 24,
+    "mix.valid_mixtures": 4,
+    "mix.test_mixtures": 3,
+    "train.valid_mixtures": 2,
+    "ff.hidden": 8,
+    "ff.epochs": 1,
+    "lstm.hidden": 8,
+    "lstm.layers": 1,
+    "lstm.epochs": 1,
+    "blstm.hidden": 8,
+    "blstm.layers": 1,
+    "blstm.epochs": 1,
+    "blstm_dc.hidden": 8,
+    "blstm_dc.layers": 1,
+    "blstm_dc.epochs": 1,
+    "dpcl.hidden": 8,
+    "dpcl.layers": 1,
+    "dpcl.epochs": 1,
+    "danet.hidden": 8,
+    "danet.layers": 1,
+    "danet.epochs": 1,
+    "nmf.components": 4,
+    "nmf.iterations": 20,
+    "convtasnet.N": 16,
+    "convtasnet.B": 8,
+    "convtasnet.Sc": 8,
+    "convtasnet.H": 8,
+    "convtasnet.X": 2,
+    "convtasnet.R": 1,
+    "convtasnet.epochs": 1,
+    "evaluate.examples": 1,
+    "report.examples": 1,
+    "report.scatter_points": 200,
+}
+
+
+def set_key(params: dict, dotted: str, value) -> None:
+    *parents, leaf = dotted.split(".")
+    node = params
+    for part in parents:
+        node = node[part]
+    node[leaf] = value
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory) -> Path:
+    """A copy of the project with tiny params, committed in a fresh git repository, after one `dvc repro`."""
+    repo = tmp_path_factory.mktemp("project")
+    for name in ("dvc.yaml", "pipeline", "src", "data/synthetic"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, repo / name)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for key, value in TINY.items():
+        set_key(params, key, value)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (repo / ".gitignore").write_text((ROOT / ".gitignore").read_text())
+    run(["git", "init", "-q"], repo)
+    run(["git", "config", "user.email", "test@example.com"], repo)
+    run(["git", "config", "user.name", "test"], repo)
+    run(["dvc", "init", "-q"], repo)
+    shutil.copytree(ROOT / ".dvc" / "plots", repo / ".dvc" / "plots")
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", "tiny project"], repo)
+    run(["dvc", "repro"], repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", "first run"], repo)
+    return repo

@@ -1,7 +1,6 @@
 """A tiny `dvc repro` and `dvc exp run` in a temporary git repository: the pipeline as a user drives it."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -12,89 +11,11 @@ import pytest
 import soundfile as sf
 import yaml
 
+from conftest import ROOT, TINY, run, set_key
+
 from cocktail.models import ARCHITECTURES
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng speaks the embedded corpus")
-
-TINY = {
-    "synthetic.n_voices": 10,
-    "synthetic.sentences_per_voice": 4,
-    "corpus.valid_speakers": 3,
-    "corpus.test_speakers": 3,
-    "mix.train_mixtures": 24,
-    "mix.valid_mixtures": 4,
-    "mix.test_mixtures": 3,
-    "train.valid_mixtures": 2,
-    "ff.hidden": 8,
-    "ff.epochs": 1,
-    "lstm.hidden": 8,
-    "lstm.layers": 1,
-    "lstm.epochs": 1,
-    "blstm.hidden": 8,
-    "blstm.layers": 1,
-    "blstm.epochs": 1,
-    "blstm_dc.hidden": 8,
-    "blstm_dc.layers": 1,
-    "blstm_dc.epochs": 1,
-    "dpcl.hidden": 8,
-    "dpcl.layers": 1,
-    "dpcl.epochs": 1,
-    "danet.hidden": 8,
-    "danet.layers": 1,
-    "danet.epochs": 1,
-    "nmf.components": 4,
-    "nmf.iterations": 20,
-    "convtasnet.N": 16,
-    "convtasnet.B": 8,
-    "convtasnet.Sc": 8,
-    "convtasnet.H": 8,
-    "convtasnet.X": 2,
-    "convtasnet.R": 1,
-    "convtasnet.epochs": 1,
-    "evaluate.examples": 1,
-}
-
-
-def set_key(params: dict, dotted: str, value) -> None:
-    *parents, leaf = dotted.split(".")
-    node = params
-    for part in parents:
-        node = node[part]
-    node[leaf] = value
-
-
-def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
-    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return result
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """A copy of the project with tiny params, committed in a fresh git repository, after one `dvc repro`."""
-    repo = tmp_path_factory.mktemp("project")
-    for name in ("dvc.yaml", "pipeline", "src", "data/synthetic"):
-        source = ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, repo / name)
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    for key, value in TINY.items():
-        set_key(params, key, value)
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    (repo / ".gitignore").write_text((ROOT / ".gitignore").read_text())
-    run(["git", "init", "-q"], repo)
-    run(["git", "config", "user.email", "test@example.com"], repo)
-    run(["git", "config", "user.name", "test"], repo)
-    run(["dvc", "init", "-q"], repo)
-    run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-qm", "tiny project"], repo)
-    run(["dvc", "repro"], repo)
-    run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-qm", "first run"], repo)
-    return repo
-
 
 def test_repro_writes_metrics_and_examples(project):
     metrics = json.loads((project / "metrics/eval.json").read_text())
@@ -104,6 +25,25 @@ def test_repro_writes_metrics_and_examples(project):
     assert oracle["ibm"]["gnsdr"] > 5.0, "ideal masks must separate far better than the mixture"
     assert sorted(p.name for p in (project / "results/examples").iterdir())[0].endswith("mixture.wav")
     assert (project / "dvclive/plots/metrics/eval/si_snri.tsv").is_file()
+    assert (project / "report/index.html").is_file()
+
+
+def test_report_shows_every_example(project):
+    page = (project / "report/index.html").read_text()
+    examples = TINY["report.examples"]
+    assert page.count("<section class='example'>") == examples
+    assert len(list((project / "report/audio").glob("*_estimate.wav"))) == 2 * examples
+    assert len(list((project / "report/figures").glob("*_spectrograms.png"))) == examples
+    assert "oracle IBM" in page and "convtasnet" in page
+    assert not list((project / "report/figures").glob("*_embeddings.png")), "Conv-TasNet has no embeddings to scatter"
+
+
+def test_dvc_plots_show_curves_and_the_sdr_distribution(project):
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], project).stdout)["data"]
+    assert set(plots) == {"SDR per test source (dB)", "Loss", "Validation SI-SNR improvement (dB)"}
+    spec = plots["SDR per test source (dB)"][0]["content"]
+    assert spec["layer"][0]["mark"]["type"] == "boxplot" and spec["encoding"]["y"]["field"] == "sdr"
+    assert len(spec["data"]["values"]) == 2 * TINY["mix.test_mixtures"]
 
 
 def test_second_repro_runs_nothing(project):
@@ -126,7 +66,7 @@ OTHER_MODELS = sorted(set(ARCHITECTURES) - {yaml.safe_load((ROOT / "params.yaml"
 @pytest.mark.parametrize("model", OTHER_MODELS)
 def test_exp_run_other_model_runs_only_train_and_evaluate(project, model):
     result = run(["dvc", "exp", "run", "-S", f"model={model}"], project)
-    assert ran_stages(result) == {"train", "evaluate"}, result.stdout
+    assert ran_stages(result) == {"train", "evaluate", "report"}, result.stdout
     diff = run(["dvc", "metrics", "diff", "HEAD", "--json"], project)
     changed = json.loads(diff.stdout)["metrics/eval.json"]
     assert {"gnsdr", "gsir", "gsar", "sdri", "si_snri"} <= set(changed)
@@ -158,7 +98,11 @@ def test_dpcl_trained_on_two_evaluated_on_three(project):
     """An evaluation option, no retraining: the second run only re-evaluates."""
     run(["dvc", "exp", "run", "-S", "model=dpcl"], project)
     result = run(["dvc", "exp", "run", "-S", "model=dpcl", "-S", "evaluate.n_sources=3"], project)
-    assert ran_stages(result) == {"evaluate"}, result.stdout
+    assert ran_stages(result) == {"evaluate", "report"}, result.stdout
+    assert len(list((project / "report/figures").glob("*_embeddings.png"))) == TINY["report.examples"]
+    assert len(list((project / "report/audio").glob("*_estimate.wav"))) == 3 * TINY["report.examples"]
+    sdr = json.loads(run(["dvc", "plots", "diff", "HEAD", "--json"], project).stdout)["data"]["SDR per test source (dB)"]
+    assert {row["rev"] for row in sdr[0]["content"]["data"]["values"]} == {"HEAD", "workspace"}
     metrics = json.loads((project / "metrics/eval.json").read_text())
     assert metrics["n_sources"] == 3 and metrics["n_sources_scored"] == 3 * TINY["mix.test_mixtures"]
     train = json.loads((project / "metrics/train.json").read_text())
@@ -242,12 +186,14 @@ def write_params(project: Path, tmp_path: Path, **overrides) -> Path:
         ("train", {"blstm.permutation": "sorted", "model": "blstm"}, "blstm.permutation"),
         ("oracle", {"oracle.masks": ["ideal"]}, "oracle.masks"),
         ("mix", {"mix.length": "max"}, "mix.length"),
+        ("report", {"report.examples": None}, "report.examples"),
     ],
 )
 def test_bad_params_fail_clearly_and_write_nothing(project, tmp_path, stage, overrides, expected):
     params = write_params(project, tmp_path, **overrides)
     outputs = {
         "train": "model", "mix": "data/mixtures", "prepare": "data/prepared", "oracle": "metrics/oracle.json", "evaluate": "metrics/eval.json",
+        "report": "report",
     }
     before = sorted(p.name for p in (project / outputs[stage]).parent.iterdir())
     mtime = (project / outputs[stage]).stat().st_mtime

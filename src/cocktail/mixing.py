@@ -48,10 +48,14 @@ class MixtureSet:
         save_csv(Path(path).with_suffix(".csv"), self.table)
 
 
+def with_rms(signal: np.ndarray, rms: float) -> np.ndarray:
+    return rms * signal / np.sqrt(np.mean(signal**2))
+
+
 def scale_to_ratio(signals: list[np.ndarray], ratio_db: float) -> list[np.ndarray]:
     """Unit-power sources, then the first louder than the rest by `ratio_db` (split evenly, as wsj0-2mix does)."""
     gains = [10 ** (ratio_db / 40), *[10 ** (-ratio_db / 40)] * (len(signals) - 1)]
-    return [g * s / np.sqrt(np.mean(s**2)) for g, s in zip(gains, signals)]
+    return [with_rms(s, g) for g, s in zip(gains, signals)]
 
 
 def fit_length(signals: list[np.ndarray], length: str | float, sample_rate: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -159,7 +163,7 @@ def listed_mixtures(
         utt_idx = [position[u] for u in row.utt_ids.split()]
         signals = [audio[j] for j in utt_idx]
         if row.snr_db:
-            signals = [10 ** (float(snr) / 20) * s / np.sqrt(np.mean(s**2)) for snr, s in zip(row.snr_db.split(), signals)]
+            signals = [with_rms(s, 10 ** (float(snr) / 20)) for snr, s in zip(row.snr_db.split(), signals)]
         signals = fit_length(signals, "min", sample_rate, None)
         mixture, scaled = peak_normalised(signals)
         power = (scaled.astype(np.float64) ** 2).mean(axis=1)

@@ -1,0 +1,127 @@
+"""The report page: its parts, and the page itself opened in headless Chromium from the tiny pipeline's output."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+from matplotlib.image import imread
+from conftest import TINY
+from test_models import SECTIONS, SPECTRAL
+
+from cocktail.errors import CocktailError
+from cocktail.report import Example, Scores, embedding_projection, implied_masks, metrics_table
+from cocktail.separation import Separator
+
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+)
+
+
+def test_implied_masks_share_each_bin(two_sources):
+    masks = implied_masks(two_sources, SPECTRAL.stft)
+    assert masks.shape[0] == 2 and masks.min() >= 0
+    np.testing.assert_allclose(masks.sum(axis=0), 1.0, atol=1e-4)
+
+
+def test_embedding_projection_labels_active_bins_by_dominant_source(two_sources):
+    separator = Separator.create("dpcl", SECTIONS["dpcl"], SPECTRAL, 2)
+    example = Example("m", [], two_sources.sum(axis=0), two_sources, two_sources, np.zeros(1), pd.DataFrame())
+    points, labels, explained = embedding_projection(separator, example, max_points=150, seed=0)
+    assert points.shape == (150, 2) and set(labels) <= {0, 1}
+    assert 0 < explained.sum() <= 1.0 + 1e-6
+
+
+def test_metrics_table_puts_the_model_beside_every_oracle_mask():
+    scores = Scores({"gnsdr": 8.3, "gsir": 13.9, "gsar": 11.4, "sdri": 8.3, "si_snri": 7.9}, pd.DataFrame(),
+                    {"ibm": {"gnsdr": 13.1}, "wiener": {"gnsdr": 13.6}}, pd.DataFrame(), {}, {})
+    table = metrics_table(scores, "convtasnet", "")
+    assert table.count("<tr") == 4 and "oracle IBM" in table and "oracle WIENER" in table and "8.30" in table
+
+
+def test_missing_scores_name_the_file(tmp_path):
+    (tmp_path / "curves" / "train").mkdir(parents=True)
+    (tmp_path / "curves" / "train" / "loss.tsv").write_text("step\tloss\n0\t1.0\n")
+    with pytest.raises(CocktailError, match="eval.json"):
+        Scores.load(tmp_path, tmp_path / "curves")
+
+
+def test_missing_curves_say_which_stage(tmp_path):
+    with pytest.raises(CocktailError, match="dvc repro train"):
+        Scores.load(tmp_path, tmp_path / "curves")
+
+
+def chromium():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (binary and driver):
+        pytest.fail("Debian's chromium and chromium-driver packages are needed: run scripts/setup.sh as root, "
+                    "or `apt-get install chromium chromium-driver`.")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+# Waits for every <audio> to load its metadata (or fail) and reports each image's decoded size.
+LOADS = """
+const done = arguments[arguments.length - 1];
+const audio = [...document.querySelectorAll('audio')].map(a => new Promise(resolve => {
+  const report = () => resolve({src: a.getAttribute('src'), duration: a.duration, error: a.error ? a.error.code : null});
+  if (a.readyState >= 1 || a.error) return report();
+  a.addEventListener('loadedmetadata', report, {once: true});
+  a.addEventListener('error', report, {once: true});
+  a.load();
+}));
+const images = [...document.querySelectorAll('img')].map(img => img.decode().then(
+  () => ({src: img.getAttribute('src'), width: img.naturalWidth}), () => ({src: img.getAttribute('src'), width: 0})));
+Promise.all([Promise.all(images), Promise.all(audio)]).then(([i, a]) => done({images: i, audio: a}));
+"""
+
+
+def page_loads(driver, page: Path) -> dict:
+    driver.get(page.as_uri())
+    driver.set_script_timeout(30)
+    return driver.execute_async_script(LOADS)
+
+
+def broken(loads: dict) -> set[str]:
+    return {i["src"] for i in loads["images"] if i["width"] == 0} | {a["src"] for a in loads["audio"] if a["error"] or not a["duration"] > 0}
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng speaks the embedded corpus")
+def test_report_page_loads_in_headless_chromium(project, tmp_path):
+    report = project / "report"
+    driver = chromium()
+    try:
+        loads = page_loads(driver, report / "index.html")
+        assert "Separation report" in driver.title + driver.find_element("tag name", "h1").text
+        rows = driver.find_elements("css selector", "table.metrics tbody tr")
+        assert [r.find_element("tag name", "th").text for r in rows][1:] == ["oracle IBM", "oracle IRM", "oracle WIENER"]
+        assert len(loads["images"]) == 2 + TINY["report.examples"] and len(loads["audio"]) == 5 * TINY["report.examples"]
+        assert broken(loads) == set(), json.dumps(loads, indent=1)
+        for a in loads["audio"]:
+            assert a["duration"] == pytest.approx(sf.info(report / a["src"]).duration, abs=0.01), a["src"]
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(1280, height)
+        screenshot = tmp_path / "report.png"
+        assert driver.save_screenshot(str(screenshot))
+        pixels = imread(screenshot)
+        assert pixels.shape[0] >= min(height, 16000) * 0.9 and pixels.std() > 0.05, "the page rendered blank"
+        print(f"screenshot of the report: {screenshot}")
+
+        damaged = tmp_path / "damaged"
+        shutil.copytree(report, damaged)
+        (damaged / "figures" / "training.png").unlink()
+        (damaged / "audio" / sorted(p.name for p in (damaged / "audio").iterdir())[0]).write_bytes(b"not audio")
+        assert len(broken(page_loads(driver, damaged / "index.html"))) == 2, "the check must catch a missing image and a bad audio file"
+    finally:
+        driver.quit()
+
