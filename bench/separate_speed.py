@@ -105,7 +105,7 @@ def trained_model(name: str, directory: Path) -> str:
     config = read_config(directory)
     if config["architecture"] != name:
         raise CocktailError(f"--model-dir {name}={directory}: that folder holds a '{config['architecture']}' model, not '{name}'.")
-    return f"trained model from {directory}, {config['spectral']['sample_rate']} Hz"
+    return f"the model folder {directory} (its own weights), {config['spectral']['sample_rate']} Hz"
 
 
 def separate_whole(separator, recording, out_dir: Path) -> None:
@@ -182,6 +182,9 @@ def main() -> None:
         return
     if min(args.minutes) <= 0:
         parser.error("--minutes must be positive")
+    unmeasured = sorted({name for name, _ in args.model_dir} - set(args.models))
+    if unmeasured:
+        parser.error(f"--model-dir names {', '.join(unmeasured)}, which --models does not measure")
     tmp = Path(tempfile.mkdtemp(prefix="separate_speed_"))
     try:
         bench(args, tmp)
@@ -195,8 +198,9 @@ def main() -> None:
 def bench(args, tmp: Path) -> None:
     started = time.perf_counter()
     chunking = Chunking()
-    print(f"cores: {os.cpu_count()} ({len(os.sched_getaffinity(0))} usable); chunks of {chunking.chunk_seconds:g} s "
-          f"with {chunking.overlap_seconds:g} s overlap; recordings {RECORDING_RATE} Hz stereo 16-bit WAV")
+    print(f"cores: {os.cpu_count()} ({len(os.sched_getaffinity(0))} usable), load average {os.getloadavg()[0]:.1f}; "
+          f"chunks of {chunking.chunk_seconds:g} s with {chunking.overlap_seconds:g} s overlap; "
+          f"recordings {RECORDING_RATE} Hz stereo 16-bit WAV")
     trained = dict(args.model_dir)
     model_dirs = {}
     for name in args.models:
@@ -228,7 +232,8 @@ def bench(args, tmp: Path) -> None:
                 print(f"  {name} {length:g} min {mode}: {figures['seconds']:.1f} s, peak {figures['peak_mib']:.0f} MiB", flush=True)
     print_table(rows)
     print(f"\nRTF: wall seconds per second of audio (below 1: faster than real time). "
-          f"Growth: peak RSS minus the RSS after loading and a 1 s warm-up. Bench total {time.perf_counter() - started:.0f} s.")
+          f"Growth: peak RSS minus the RSS after loading and a 1 s warm-up. Bench total {time.perf_counter() - started:.0f} s; "
+          f"load average now {os.getloadavg()[0]:.1f} (other work on these cores makes the figures noisy).")
 
 
 if __name__ == "__main__":

@@ -178,6 +178,8 @@ def write_params(project: Path, tmp_path: Path, **overrides) -> Path:
         ("evaluate", {"evaluate.n_sources": 3}, "evaluate.n_sources"),
         ("evaluate", {"evaluate.clustering": "meanshift"}, "evaluate.clustering"),
         ("evaluate", {"evaluate.clustering": "spectral"}, "evaluate.clustering"),
+        ("evaluate", {"corpus.sample_rate": 16000}, "trained at 8000 Hz"),
+        ("report", {"corpus.sample_rate": 16000}, "trained at 8000 Hz"),
         ("train", {"dpcl.embedding_dim": None, "model": "dpcl"}, "dpcl.embedding_dim"),
         ("mix", {"mix.n_sources": None}, "mix.n_sources"),
         ("prepare", {"corpus.name": "folder", "corpus.root": "/nonexistent/corpus"}, "/nonexistent/corpus"),

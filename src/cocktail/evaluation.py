@@ -88,6 +88,12 @@ def evaluation_separator(model_dir: str, params):
             f"{model_dir}/ holds a '{separator.architecture_name}' model but params key 'model' is '{name}': "
             "run `dvc repro` so the train stage trains it first."
         )
+    rate = int(params["corpus.sample_rate"])
+    if separator.spectral.sample_rate != rate:
+        raise CocktailError(
+            f"{model_dir}/ was trained at {separator.spectral.sample_rate} Hz but params key 'corpus.sample_rate' is {rate}: "
+            "run `dvc repro` so the model is trained on the mixtures it is scored on."
+        )
     settings = params.section("evaluate")
     n_sources = int(settings["n_sources"] or separator.n_sources)
     check_evaluation_settings(separator, n_sources, settings["clustering"])

@@ -147,6 +147,7 @@ def separate_recording(
     bar = tqdm(total=recording.seconds, unit="s", desc=f"separating {recording.path.name}", disable=not progress,
                bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]")
     with contextlib.ExitStack() as stack:
+        stack.callback(bar.close)
         writers = [stack.enter_context(wav_writer(p, recording.sample_rate)) for p in paths]
         for piece in separate_chunks(chunk_separator(separator, n_sources), blocks, chunk, overlap):
             for write, resampler, source in zip(writers, back, piece):
@@ -154,5 +155,4 @@ def separate_recording(
             bar.update(piece.shape[1] / rate)
         for write, resampler in zip(writers, back):
             write(resampler(np.zeros(0, np.float32), last=True))
-    bar.close()
     return paths
