@@ -22,16 +22,10 @@ from cocktail.results import COLUMNS
 from cocktail.stft import stft
 
 
-def read_json(path: Path) -> dict:
+def existing(path: Path) -> Path:
     if not path.is_file():
         raise CocktailError(f"{path} not found: run `dvc repro` so the stage that writes it runs before the report.")
-    return json.loads(path.read_text())
-
-
-def read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise CocktailError(f"{path} not found: run `dvc repro` so the stage that writes it runs before the report.")
-    return pd.read_csv(path)
+    return path
 
 
 @dataclass
@@ -52,8 +46,9 @@ class Scores:
         if not curves:
             raise CocktailError(f"{curves_dir} holds no training curves (*.tsv): run `dvc repro train`.")
         return cls(
-            read_json(metrics_dir / "eval.json"), read_csv(metrics_dir / "eval_per_source.csv"), read_json(metrics_dir / "oracle.json"),
-            read_csv(metrics_dir / "oracle_per_source.csv"), read_json(metrics_dir / "train.json"), curves,
+            json.loads(existing(metrics_dir / "eval.json").read_text()), pd.read_csv(existing(metrics_dir / "eval_per_source.csv")),
+            json.loads(existing(metrics_dir / "oracle.json").read_text()), pd.read_csv(existing(metrics_dir / "oracle_per_source.csv")),
+            json.loads(existing(metrics_dir / "train.json").read_text()), curves,
         )
 
 
@@ -157,12 +152,12 @@ def summary_list(scores: Scores, n_sources: int, sample_rate: int) -> str:
     items = [
         ("model", evaluation.get("model")),
         ("parameters", cell(training.get("parameters"), "{:,.0f}")),
-        ("training time", cell((training.get("train_seconds") or 0) / 60, "{:.1f} min") if training.get("train_seconds") else ""),
+        ("training time", cell(training.get("train_seconds", 0) / 60, "{:.1f} min")),
         ("epochs run (best)", f"{training['epochs_run']} ({training['best_epoch']})" if "epochs_run" in training else ""),
         ("real-time factor", cell(training.get("real_time_factor"), "{:.4f}")),
         ("test mixtures", evaluation.get("test_mixtures")),
         ("sources per mixture", n_sources),
-        ("clustering", evaluation.get("clustering") if "mask_accuracy" in evaluation and evaluation.get("clustering") != "kmeans" else ""),
+        ("clustering", evaluation.get("clustering") if evaluation.get("clustering") == "meanshift" else ""),
         ("mask accuracy", cell(evaluation.get("mask_accuracy"), "{:.1%}")),
         ("sample rate", f"{sample_rate} Hz"),
     ]
