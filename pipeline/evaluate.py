@@ -3,8 +3,9 @@
 import numpy as np
 
 from cocktail.evaluation import (
-    evaluation_mixtures, evaluation_separator, fit_source_count, mask_accuracies, score_all, separate_all, summarise, write_examples,
+    evaluation_mixtures, evaluation_separator, fit_source_count, mask_accuracies, separate_all, write_examples,
 )
+from cocktail.scoring import score_all, summarise
 from cocktail.shards import save_csv, save_json
 from cocktail.stage import run_stage
 

@@ -2,7 +2,7 @@ import pytest
 
 from cocktail.errors import CocktailError
 from cocktail.models import ARCHITECTURES, architecture_section, get_architecture
-from cocktail.params import Params
+from cocktail.params import Params, number_in_range
 
 
 @pytest.fixture
@@ -75,3 +75,26 @@ def test_architecture_section_names_missing_budget_key():
     params = Params({"mix": {"n_sources": 2}, "blstm": {"hidden": 8, "layers": 1, "dropout": 0.0, "permutation": "pit"}})
     with pytest.raises(CocktailError, match="'blstm.epochs'"):
         architecture_section(params, "blstm")
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "key", "kind", "low", "high"),
+    [
+        ("n_sources: 0", "n_sources", int, 2, None),
+        ("ratio_db: -3", "ratio_db", float, 0, None),
+        ("hop_length: 300", "hop_length", int, 1, 256),
+        ("hop_length: 1.5", "hop_length", int, 1, 256),
+        ("hop_length: true", "hop_length", int, 0, None),
+        ("hop_length: sixty", "hop_length", int, 1, None),
+    ],
+)
+def test_numbers_out_of_range_name_their_key(tmp_path, yaml_text, key, kind, low, high):
+    path = tmp_path / "params.yaml"
+    path.write_text(f"section:\n  {yaml_text}\n")
+    with pytest.raises(CocktailError, match=f"params key 'section.{key}' is"):
+        number_in_range(Params.load(path).section("section"), key, kind, low, high)
+
+
+def test_numbers_in_range_come_back_as_their_kind(params_file):
+    section = Params.load(params_file).section("mix")
+    assert number_in_range(section, "ratio_db", float, 0) == 5.0 and isinstance(number_in_range(section, "ratio_db", int, 0, 5), int)

@@ -189,12 +189,17 @@ def write_params(project: Path, tmp_path: Path, **overrides) -> Path:
         ("oracle", {"oracle.masks": ["ideal"]}, "oracle.masks"),
         ("mix", {"mix.length": "max"}, "mix.length"),
         ("report", {"report.examples": None}, "report.examples"),
+        ("mix", {"mix.n_sources": 0}, "params key 'mix.n_sources' is 0"),
+        ("mix", {"mix.ratio_db": -3}, "params key 'mix.ratio_db' is -3"),
+        ("mix", {"mix.train_mixtures": 0}, "params key 'mix.train_mixtures' is 0"),
+        ("features", {"features.hop_length": 0}, "params key 'features.hop_length' is 0"),
+        ("features", {"features.chunk_frames": 0}, "params key 'features.chunk_frames' is 0"),
     ],
 )
 def test_bad_params_fail_clearly_and_write_nothing(project, tmp_path, stage, overrides, expected):
     params = write_params(project, tmp_path, **overrides)
     outputs = {
-        "train": "model", "mix": "data/mixtures", "prepare": "data/prepared", "oracle": "metrics/oracle.json", "evaluate": "metrics/eval.json",
+        "train": "model", "mix": "data/mixtures", "features": "data/features", "prepare": "data/prepared", "oracle": "metrics/oracle.json", "evaluate": "metrics/eval.json",
         "report": "report",
     }
     before = sorted(p.name for p in (project / outputs[stage]).parent.iterdir())

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from cocktail.errors import CocktailError
@@ -29,11 +31,49 @@ def test_readme_table_is_replaced_between_markers(tmp_path):
     assert readme.read_text() == f"intro\n{START}\n| new |\n{END}\noutro\n"
 
 
-def test_readme_without_markers_is_refused(tmp_path):
+def test_table_is_written_literally_not_as_a_replacement_pattern(tmp_path):
     readme = tmp_path / "README.md"
-    readme.write_text("no markers here\n")
+    readme.write_text(f"intro\n{START}\nold\n{END}\noutro\n")
+    table = r"| a \1 b \g<0> c \n d |"
+    write_between_markers(readme, table)
+    assert readme.read_text() == f"intro\n{START}\n{table}\n{END}\noutro\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["no markers here\n", f"{START}\ntable, end marker lost\n", f"{END}\n{START}\n", f"{START}\n{END}\n{START}\n{END}\n"],
+    ids=["none", "no end", "reversed", "twice"],
+)
+def test_readme_without_one_marked_section_is_refused_and_kept(tmp_path, text):
+    readme = tmp_path / "README.md"
+    readme.write_text(text)
     with pytest.raises(CocktailError, match="markers"):
         write_between_markers(readme, "| new |")
+    assert readme.read_text() == text
+
+
+def test_readme_is_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
+    readme = tmp_path / "README.md"
+    original = f"intro\n{START}\nold\n{END}\noutro\n"
+    readme.write_text(original)
+
+    def failing_write(self, text):
+        Path.write_bytes(self, text[: len(text) // 2].encode())
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Path, "write_text", failing_write)
+    with pytest.raises(OSError):
+        write_between_markers(readme, "| a much longer new table than the old one |")
+    monkeypatch.undo()
+    assert readme.read_text() == original
+    assert [p.name for p in tmp_path.iterdir()] == ["README.md"]
+
+
+def test_the_repository_readme_has_one_intact_results_section():
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    assert text.count(START) == 1 and text.count(END) == 1
+    section = text.split(START)[1].split(END)[0]
+    assert all(line.startswith("|") for line in section.splitlines() if line and not line.startswith("**"))
 
 
 def test_labels_name_what_sets_a_row_apart():

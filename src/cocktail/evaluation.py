@@ -1,35 +1,23 @@
-"""Scoring separations of whole test mixtures: per-source BSS Eval and SI-SNR, aggregates, examples."""
+"""The trained model on whole test mixtures: set up as params ask, the test set, estimates fitted to the source count,
+mask accuracy and example WAVs."""
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from cocktail.atomic import atomic_dir
 from cocktail.audio import write_wav
 from cocktail.errors import CocktailError
 from cocktail.features import SpectralSettings
-from cocktail.masks import EPS, ideal_binary_mask, ideal_ratio_mask, mask_accuracy, voice_activity_weights, wiener_like_mask
-from cocktail.metrics import aggregate, score_mixture
+from cocktail.masks import ideal_binary_mask, mask_accuracy, voice_activity_weights
 from cocktail.mixing import MixtureSet, mixtures_from_params
 from cocktail.models import architecture_section
 from cocktail.models.base import Separation
 from cocktail.prepared import load_mix_list, load_prepared
 from cocktail.separation import check_clustering, check_source_count, load_separator
-from cocktail.stft import StftConfig, istft, stft
-
-
-def score_all(mixtures: MixtureSet, estimates: list[np.ndarray], desc: str) -> pd.DataFrame:
-    """BSS Eval is the slow part: spread it over every core."""
-    jobs = (delayed(score_mixture)(m, s, e) for m, s, e in zip(mixtures.mixtures, mixtures.sources, estimates))
-    results = Parallel(n_jobs=os.cpu_count(), return_as="generator")(jobs)
-    rows = []
-    for mix_id, scores in tqdm(zip(mixtures.table["mix_id"], results), total=len(mixtures), desc=desc, unit="mix"):
-        rows.extend({"mix_id": mix_id, **row} for row in scores)
-    return pd.DataFrame(rows)
+from cocktail.stft import stft
 
 
 def separate_all(separator, mixtures: MixtureSet, desc: str, n_sources: int | None = None) -> list[Separation]:
@@ -129,29 +117,3 @@ def write_examples(directory: str | Path, mixtures: MixtureSet, estimates: list[
             for r, e in enumerate(order):
                 write_wav(tmp / f"{mix_id}_s{r + 1}_reference.wav", mixtures.sources[i][r], sample_rate)
                 write_wav(tmp / f"{mix_id}_s{r + 1}_estimate.wav", estimates[i][e], sample_rate)
-
-
-ORACLE_MASKS = {"ibm": ideal_binary_mask, "irm": ideal_ratio_mask, "wiener": wiener_like_mask}
-
-
-def check_oracle_masks(names: list[str]) -> None:
-    """Refuse unknown mask names before any mixture is scored."""
-    unknown = [name for name in names if name not in ORACLE_MASKS]
-    if unknown:
-        raise CocktailError(f"params key 'oracle.masks' names {', '.join(unknown)}: valid masks are {', '.join(ORACLE_MASKS)}.")
-
-
-def oracle_estimates(mixtures: MixtureSet, mask_name: str, cfg: StftConfig) -> list[np.ndarray]:
-    """Ideal masks from the true sources applied to the mixture STFT: the ceiling of every mask model."""
-    make_mask = ORACLE_MASKS[mask_name]
-    estimates = []
-    for mixture, sources in zip(mixtures.mixtures, mixtures.sources):
-        spec = stft(mixture, cfg)
-        masks = make_mask(np.abs(stft(sources, cfg)) + EPS)
-        estimates.append(istft(masks * spec[None], cfg, len(mixture)))
-    return estimates
-
-
-def summarise(per_source: pd.DataFrame, extra: dict | None = None) -> dict:
-    return {key: round(value, 4) if isinstance(value, float) else value for key, value in {**aggregate(per_source), **(extra or {})}.items()}
-

@@ -8,6 +8,7 @@ import pandas as pd
 
 from cocktail.audio import is_silent
 from cocktail.errors import CocktailError
+from cocktail.params import number_in_range
 from cocktail.shards import load_npz, pack, save_csv, save_npz, unpack
 
 PEAK = 0.9
@@ -187,7 +188,9 @@ def mixtures_from_params(
 ) -> MixtureSet:
     """One split's mixtures as the `mix` params describe them (or as the corpus lists them); `n_sources` may
     differ for evaluation."""
-    count = int(section[f"{split}_mixtures"])
+    number_in_range(section, "n_sources", int, 2, why=": a mixture holds two sources or more")
+    number_in_range(section, "ratio_db", float, 0, why=": the source-to-source ratio is drawn from [-ratio_db, ratio_db] dB")
+    count = number_in_range(section, f"{split}_mixtures", int, 1, why=f": the {split} split needs mixtures")
     if mix_list is not None:
         return listed_mixtures(audio, manifest, mix_list, split, count, n_sources, sample_rate)
     return make_mixtures(

@@ -62,3 +62,15 @@ class SectionView(dict):
             f"params key '{self.name}.{key}' is missing from {self.source}: add it "
             f"(see the default params.yaml in the repository for its meaning and default)."
         )
+
+
+def number_in_range(section: SectionView, key: str, kind: type, low: float, high: float | None = None, why: str = ""):
+    """A numeric key inside its range, or one error naming it: out of range it would end as a traceback deep in a stage."""
+    value = section[key]
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    whole = numeric and (kind is float or float(value).is_integer())
+    if not (whole and value >= low and (high is None or value <= high)):
+        what = "a whole number" if kind is int else "a number"
+        bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise CocktailError(f"params key '{section.name}.{key}' is {value!r}: it must be {what} {bound}{why}.")
+    return kind(value)

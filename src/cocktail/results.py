@@ -5,13 +5,14 @@ results markers, so the table in the README is generated, never typed."""
 
 import argparse
 import json
-import re
+import sys
 from pathlib import Path
 
 import dvc.api
-import yaml
 
+from cocktail.atomic import atomic_path
 from cocktail.errors import CocktailError
+from cocktail.params import Params
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 COLUMNS = [("GNSDR", "gnsdr"), ("GSIR", "gsir"), ("GSAR", "gsar"), ("SDRi", "sdri"), ("SI-SNRi", "si_snri")]
@@ -99,11 +100,18 @@ def results_markdown(rows: list[dict], oracle: dict, oracle_sources: int) -> str
 
 
 def write_between_markers(readme: Path, table: str) -> None:
+    """Only the text between the markers changes, taken literally, and the file is replaced whole or not at all."""
     text = readme.read_text()
-    if START not in text or END not in text:
-        raise CocktailError(f"{readme} has no {START} ... {END} markers to write the table between.")
-    text = re.sub(re.escape(START) + ".*?" + re.escape(END), f"{START}\n{table}\n{END}", text, flags=re.S)
-    readme.write_text(text)
+    starts, ends = text.count(START), text.count(END)
+    if starts != 1 or ends != 1 or text.index(START) > text.index(END):
+        raise CocktailError(
+            f"{readme} must hold one {START} line followed by one {END} line to write the table between; it holds "
+            f"{starts} start and {ends} end markers. Restore them around the results section (git log -p {readme})."
+        )
+    head, rest = text.split(START)
+    _, tail = rest.split(END)
+    with atomic_path(readme) as tmp:
+        tmp.write_text(f"{head}{START}\n{table}\n{END}{tail}")
 
 
 def main() -> None:
@@ -111,13 +119,25 @@ def main() -> None:
     parser.add_argument("--readme", type=Path, help="write the table into this file between the results markers")
     parser.add_argument("--commits", type=int, default=10, help="look this many commits back for experiments (default 10)")
     args = parser.parse_args()
-    oracle_path = Path("metrics/oracle.json")
-    oracle = json.loads(oracle_path.read_text()) if oracle_path.is_file() else {}
-    oracle_sources = int(yaml.safe_load(Path("params.yaml").read_text())["mix"]["n_sources"])
-    table = results_markdown(experiment_rows(args.commits), oracle, oracle_sources)
-    if args.readme:
-        write_between_markers(args.readme, table)
+    try:
+        oracle_path = Path("metrics/oracle.json")
+        oracle = json.loads(oracle_path.read_text()) if oracle_path.is_file() else {}
+        oracle_sources = int(Params.load()["mix.n_sources"])
+        rows = experiment_rows(args.commits)
+        if not rows:
+            raise CocktailError(
+                f"no evaluated experiment in the workspace or the last {args.commits} commits: run `dvc repro` or "
+                "`dvc exp run` first (experiments run elsewhere come with `dvc exp pull`)."
+            )
+        table = results_markdown(rows, oracle, oracle_sources)
+        if args.readme:
+            write_between_markers(args.readme, table)
+    except CocktailError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
     print(table)
+    if args.readme:
+        print(f"{len(rows)} system(s) written into {args.readme}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 import librosa
 import numpy as np
 
+from cocktail.params import number_in_range
+
 
 @dataclass(frozen=True)
 class StftConfig:
@@ -17,7 +19,9 @@ class StftConfig:
 
     @classmethod
     def from_params(cls, section: dict) -> "StftConfig":
-        return cls(n_fft=int(section["n_fft"]), hop_length=int(section["hop_length"]))
+        n_fft = number_in_range(section, "n_fft", int, 16, why=" samples per frame")
+        hop = number_in_range(section, "hop_length", int, 1, n_fft, why=f" samples, at most features.n_fft ({n_fft})")
+        return cls(n_fft=n_fft, hop_length=hop)
 
 
 def sqrt_hann(n_fft: int) -> np.ndarray:

@@ -54,6 +54,13 @@ VARIANTS = {
 PITCH = {"F": (55, 90), "M": (15, 50)}
 RATE = (150, 195)
 
+# espeak-ng opens a PulseAudio client even with --stdout. On a machine where PulseAudio has not yet set up
+# its runtime folder (a fresh machine or user), the client reseeds the C library's rand(), which espeak-ng
+# also draws its breath noise from, so the first utterances of a fresh machine differed from every later run.
+# With a server address that cannot exist, the client gives up before seeding, so each utterance is a pure
+# function of its recipe and text.
+ESPEAK_ENVIRONMENT = {"PULSE_SERVER": "unix:/nonexistent/cocktail-no-audio"}
+
 # Each gender has at most one voice per accent and variant pair.
 MAX_VOICES = 2 * len(ACCENTS) * min(len(v) for v in VARIANTS.values())
 
@@ -170,7 +177,7 @@ def _speak(espeak: str, voice: Voice, text: str, sample_rate: int) -> np.ndarray
     args = [
         espeak, "-v", voice.voice, "-p", str(voice.pitch), "-s", str(voice.rate), "--stdout", text,
     ]
-    result = subprocess.run(args, capture_output=True, check=False)
+    result = subprocess.run(args, capture_output=True, check=False, env={**os.environ, **ESPEAK_ENVIRONMENT})
     stderr = result.stderr.decode(errors="replace").strip()
     if result.returncode != 0 or not result.stdout:
         raise CocktailError(
