@@ -9,7 +9,7 @@ OUT = "data/prepared"
 
 def main(params):
     with atomic_dir(OUT) as out:
-        manifest = prepare_corpus(params, out)
+        manifest = prepare_corpus(params, out, OUT)
     print(summary(manifest))
 
 

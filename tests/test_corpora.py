@@ -189,6 +189,18 @@ def test_esc50_categories_are_classes_and_folds_the_split(tmp_path):
     assert set(mixtures.table["speakers"]) == {"wind frog"}, "the named classes, in source order"
     with pytest.raises(CocktailError, match="mix.classes.*give a list"):
         mixtures_from_params(audio, manifest, params_for("esc50", root, mix__classes="wind").section("mix"), "train", 2, SR, 0)
+    assert set(manifest["split_by"]) == {"corpus"}, "every ESC-50 split is the corpus's own (its folds)"
+    with pytest.raises(CocktailError, match="valid split has 3 speaker") as refusal:
+        mixtures_from_params(audio, manifest, params_for("esc50", root, mix__n_sources=4).section("mix"), "valid", 4, SR, 0)
+    assert "corpus.valid_speakers" not in str(refusal.value) and "esc50.valid_fold" in str(refusal.value)
+
+
+def test_bad_files_message_names_the_stage_output_not_the_temporary_folder(tmp_path, capsys):
+    root = bad_corpus(tmp_path / "corpus", n_good=40)
+    temporary = tmp_path / ".prepared.x1y2.tmp"
+    temporary.mkdir()
+    prepare_corpus(params_for("folder", root, corpus__max_bad_fraction=0.1), temporary, "data/prepared")
+    assert "3 unusable file(s) skipped, listed in data/prepared/bad_files.csv" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ def tiny_corpus(rng, n_speakers=4, per_speaker=2, silent=()):
                     "origin": f"corpus/spk{s}/utt{u}.wav",
                     "text": "",
                     "split": "train",
+                    "split_by": "speakers",
                 }
             )
     return audio, pd.DataFrame(rows)
@@ -145,6 +146,7 @@ def test_build_manifest_keeps_the_corpus_own_test_split(speaker_set):
     records += [record("FT", "test"), record("MT", "test")]
     manifest = build_manifest(records, speaker_set, n_valid=2, n_test=3, seed=0)
     assert set(manifest.loc[manifest["split"] == "test", "speaker"]) == {"FT", "MT"}
+    assert set(manifest.loc[manifest["split_by"] == "corpus", "speaker"]) == {"FT", "MT"}
     assert (manifest["split"] == "valid").any()
     assert set(manifest["split"]) == {"train", "valid", "test"}
 

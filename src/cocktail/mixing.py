@@ -98,10 +98,15 @@ def source_pools(rows: pd.DataFrame, split: str, n_sources: int, classes: list[s
                 + f". Classes there: {', '.join(sorted(by_speaker)[:60])}."
             )
     elif len(by_speaker) < n_sources:
+        if (rows["split_by"] == "corpus").all():
+            advice = "Lower mix.n_sources, or give that split more speakers in the corpus itself (the reader's own params section " \
+                "chooses the corpus's splits, e.g. esc50.valid_fold)"
+        elif split == "train":
+            advice = "Lower corpus.valid_speakers and corpus.test_speakers or lower mix.n_sources"
+        else:
+            advice = f"Raise corpus.{split}_speakers or lower mix.n_sources"
         raise CocktailError(
-            f"the {split} split has {len(by_speaker)} speaker(s), fewer than mix.n_sources = {n_sources}. "
-            + (f"Raise corpus.{split}_speakers" if split != "train" else "Lower corpus.valid_speakers and corpus.test_speakers")
-            + " or lower mix.n_sources."
+            f"the {split} split has {len(by_speaker)} speaker(s), fewer than mix.n_sources = {n_sources}. {advice}."
         )
     return by_speaker
 

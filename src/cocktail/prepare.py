@@ -19,7 +19,7 @@ from cocktail.prepared import AUDIO, MANIFEST, MIX_LIST, OFFSETS, SPLITS
 from cocktail.shards import SignalWriter, save_csv
 
 BAD_FILES = "bad_files.csv"
-MANIFEST_COLUMNS = ["utt_id", "speaker", "gender", "duration", "origin", "text", "split"]
+MANIFEST_COLUMNS = ["utt_id", "speaker", "gender", "duration", "origin", "text", "split", "split_by"]
 SHOWN_BAD_FILES = 5
 
 
@@ -61,11 +61,13 @@ def assign_utterance_splits(manifest: pd.DataFrame, n_valid: int, n_test: int, s
 
 def build_manifest(records: list[dict], speaker_set: str, n_valid: int, n_test: int, seed: int) -> pd.DataFrame:
     """One row per utterance. A split the corpus defines itself (TIMIT's TEST, ESC-50's folds) is kept;
-    the utterances it leaves open ("") are divided by corpus.speaker_set into the splits it does not define."""
-    manifest = pd.DataFrame(records, columns=MANIFEST_COLUMNS[1:])
+    the utterances it leaves open ("") are divided by corpus.speaker_set into the splits it does not define.
+    `split_by` says which ("corpus" or "speakers"), so later advice names the setting that really decides."""
+    manifest = pd.DataFrame(records, columns=MANIFEST_COLUMNS[1:-1])
     manifest.insert(0, "utt_id", [f"u{i:06d}" for i in range(len(manifest))])
     manifest["split"] = manifest["split"].fillna("")
     undecided = manifest["split"] == ""
+    manifest["split_by"] = np.where(undecided, "speakers", "corpus")
     given = set(manifest.loc[~undecided, "split"])
     n_valid = 0 if "valid" in given else n_valid
     n_test = 0 if "test" in given else n_test
@@ -138,9 +140,11 @@ def mix_list_table(mix_list: list[dict], manifest: pd.DataFrame) -> tuple[pd.Dat
     return pd.DataFrame(rows, columns=["split", "mix_id", "utt_ids", "snr_db"]), dropped
 
 
-def prepare_corpus(params, out_dir: str | Path) -> pd.DataFrame:
-    """Write audio.npy, offsets.npy, manifest.csv, bad_files.csv (and mix_list.csv) into `out_dir`."""
+def prepare_corpus(params, out_dir: str | Path, shown_dir: str | Path | None = None) -> pd.DataFrame:
+    """Write audio.npy, offsets.npy, manifest.csv, bad_files.csv (and mix_list.csv) into `out_dir`; messages name
+    `shown_dir`, where a stage renames its temporary `out_dir` to once it succeeds."""
     out_dir = Path(out_dir)
+    shown_dir = Path(shown_dir or out_dir)
     sample_rate = int(params["corpus.sample_rate"])
     total, stream, mix_list = recordings(params)
     writer = SignalWriter(out_dir / AUDIO)
@@ -166,7 +170,7 @@ def prepare_corpus(params, out_dir: str | Path) -> pd.DataFrame:
     save_csv(out_dir / MANIFEST, manifest)
     save_csv(out_dir / BAD_FILES, pd.DataFrame(bad, columns=["origin", "reason"]))
     if bad:
-        print(f"{len(bad)} unusable file(s) skipped, listed in {out_dir.name}/{BAD_FILES}")
+        print(f"{len(bad)} unusable file(s) skipped, listed in {shown_dir / BAD_FILES}")
     if mix_list is not None:
         table, dropped = mix_list_table(mix_list, manifest)
         save_csv(out_dir / MIX_LIST, table)

@@ -20,7 +20,7 @@ def load_prepared(directory: str | Path) -> tuple[list[np.ndarray], pd.DataFrame
     audio = np.load(directory / AUDIO, mmap_mode="r")
     offsets = np.load(directory / OFFSETS)
     signals = [np.asarray(audio[offsets[i] : offsets[i + 1]]) for i in range(len(offsets) - 1)]
-    text_columns = {c: str for c in ("utt_id", "speaker", "gender", "origin", "text", "split")}
+    text_columns = {c: str for c in ("utt_id", "speaker", "gender", "origin", "text", "split", "split_by")}
     return signals, pd.read_csv(directory / MANIFEST, keep_default_na=False, dtype=text_columns)
 
 
