@@ -4,6 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +13,7 @@ from matplotlib.image import imread
 from conftest import TINY
 from test_models import SECTIONS, SPECTRAL
 
+from cocktail import figures
 from cocktail.errors import CocktailError
 from cocktail.report import Example, Scores, embedding_projection, implied_masks, metrics_table
 from cocktail.separation import Separator
@@ -41,6 +43,21 @@ def test_metrics_table_puts_the_model_beside_every_oracle_mask():
                     {"ibm": {"gnsdr": 13.1}, "wiener": {"gnsdr": 13.6}}, pd.DataFrame(), {}, {})
     table = metrics_table(scores, "convtasnet", "")
     assert table.count("<tr") == 4 and "oracle IBM" in table and "oracle WIENER" in table and "8.30" in table
+
+
+def test_score_figure_draws_the_sdr_dvc_plots_draws_and_its_improvement(tmp_path, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(figures, "save", lambda fig, path: drawn.append(fig))
+    per_source = pd.DataFrame({"sdr": [3.6, 8.0], "nsdr": [6.9, 4.2]})
+    oracle = pd.DataFrame({"sdr": [10.6, 14.7, 9.8, 13.9], "nsdr": [13.9, 10.9, 13.1, 10.1], "mask": ["ibm"] * 2 + ["irm"] * 2})
+    figures.score_distribution(tmp_path / "scores.png", per_source, oracle, "convtasnet")
+    (fig,) = drawn
+    assert [ax.get_title() for ax in fig.axes] == ["SDR per test source (dB)", "SDR improvement per test source (dB)"]
+    for ax, column in zip(fig.axes, ["sdr", "nsdr"]):
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["oracle IBM", "oracle IRM", "convtasnet"]
+        model_bins = [bar for bar in ax.containers[-1] if bar.get_height()]
+        assert all(any(b.get_x() <= v < b.get_x() + b.get_width() for b in model_bins) for v in per_source[column])
+    plt.close(fig)
 
 
 def test_missing_scores_name_the_file(tmp_path):

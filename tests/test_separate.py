@@ -1,5 +1,7 @@
 """`cocktail separate`: chunked separation of recordings of any length, rate and channel count."""
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +13,7 @@ import soundfile as sf
 from test_models import SECTIONS, SPECTRAL
 
 from cocktail.audio import StreamResampler, audio_blocks, resample
-from cocktail.cli import main
+from cocktail.cli import main, quiet_tensorflow_startup
 from cocktail.errors import CocktailError
 from cocktail.features import SpectralSettings
 from cocktail.recording import Chunking, inspect_recording, mixture_gains, separate_chunks, separate_recording
@@ -157,6 +159,21 @@ def test_missing_input_is_refused(model_dirs, tmp_path, capsys):
     assert_refused(tmp_path, capsys, [tmp_path / "typo.wav", "--model", model_dirs / "convtasnet"], tmp_path / "typo.wav")
 
 
+def test_an_output_folder_that_cannot_be_written_is_refused(model_dirs, tmp_path, rng, capsys):
+    """Root may write anywhere a permission bit forbids, so where the tests run as root a folder under /proc stands in."""
+    path = tmp_path / "a.wav"
+    sf.write(path, speech_like(rng, 1, RATE), RATE)
+    if os.geteuid() == 0:
+        out = Path("/proc/cocktail-test/out")
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        out = locked / "out"
+    message = run_cli([path, "--model", model_dirs / "convtasnet", "-o", out, "-q"], capsys)
+    assert message.startswith(f"error: {out}: the sources cannot be written there") and message.count("\n") == 1
+    assert not out.exists()
+
+
 def test_missing_model_directory_is_refused(tmp_path, rng, capsys):
     path = tmp_path / "a.wav"
     sf.write(path, speech_like(rng, 1, RATE), RATE)
@@ -216,6 +233,39 @@ def test_console_script_is_installed():
     script = Path(sys.executable).parent / "cocktail"
     result = subprocess.run([script, "separate", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "--n-sources" in result.stdout
+
+
+def run_console_script(*args) -> subprocess.CompletedProcess:
+    """As a user runs it: a new process, with no TensorFlow log level of its own in the environment."""
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    script = Path(sys.executable).parent / "cocktail"
+    return subprocess.run([script, "separate", *map(str, args)], capture_output=True, text=True, env=env)
+
+
+def test_console_script_prints_only_its_own_lines(model_dirs, tmp_path, rng):
+    path = tmp_path / "talk.wav"
+    sf.write(path, speech_like(rng, 2, RATE), RATE)
+    result = run_console_script(path, "-o", tmp_path / "out", "--model", model_dirs / "convtasnet")
+    assert result.returncode == 0 and "real-time factor" in result.stdout, result.stderr
+    drawn = [part for part in re.split(r"[\r\n]", result.stderr) if part.strip()]
+    assert drawn and all(part.startswith("separating talk.wav") for part in drawn), result.stderr
+
+    missing_model = run_console_script(path, "-o", tmp_path / "out2", "--model", tmp_path / "no_model", "-q")
+    assert missing_model.returncode == 1
+    assert missing_model.stderr.startswith("error: ") and missing_model.stderr.count("\n") == 1, missing_model.stderr
+    assert str(tmp_path / "no_model") in missing_model.stderr
+
+
+def test_tensorflow_startup_hides_only_its_chatter(capfd, monkeypatch):
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # restored afterwards: the context sets it for the rest of a run
+    with quiet_tensorflow_startup():
+        os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n")
+        os.write(2, b"I0000 00:00:1796183797.433410    8252 port.cc:153] oneDNN custom operations are on.\n")
+        os.write(2, b"E0000 00:00:1796183789.119613    8114 cuda_platform.cc:52] failed call to cuInit: UNKNOWN ERROR (303)\n")
+        os.write(2, b"F0000 00:00:1796183789.119613    8114 something.cc:1] a real failure\n")
+        print("a Python warning", file=sys.stderr)
+    passed_on = sorted(capfd.readouterr().err.splitlines())
+    assert passed_on == ["F0000 00:00:1796183789.119613    8114 something.cc:1] a real failure", "a Python warning"]
 
 
 def test_chunking_validates():

@@ -1,7 +1,11 @@
 """The `cocktail` command: separate your own recording with a trained model."""
 
 import argparse
+import contextlib
+import os
+import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -10,6 +14,40 @@ from cocktail.errors import CocktailError
 SEPARATE_HELP = """Separate a recording into one WAV per source, written as OUT/<name>_s1.wav, _s2.wav ... at the
 recording's own sample rate. Any length: long files go through the model in overlapping chunks, with the
 sources kept in the same order from chunk to chunk, and memory stays flat. Stereo is downmixed to mono."""
+
+
+# What TensorFlow's C++ libraries print while they load, whatever TF_CPP_MIN_LOG_LEVEL says: abseil's banner, its
+# info and warning lines (oneDNN, CPU instructions, missing CUDA drivers) and, on a machine without a GPU, the CUDA
+# plug-ins' errors. None of it is about the user's recording.
+STARTUP_CHATTER = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IW]\d{4} \d\d:\d\d:[\d.]+ +\d+ \S+:\d+\] "
+    r"|E\d{4} \d\d:\d\d:[\d.]+ +\d+ \S+:\d+\] .*(cuInit|CUDA|cuDNN|cuFFT|cuBLAS)"
+    r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags"
+)
+
+
+@contextlib.contextmanager
+def quiet_tensorflow_startup():
+    """Holds back what reaches file descriptor 2 (where C++ writes) while TensorFlow loads, then passes on every
+    line that is not start-up chatter; TF_CPP_MIN_LOG_LEVEL=3 silences what TensorFlow logs afterwards (the cuInit
+    error on a machine without a GPU). Only messages are dropped: a GPU, where there is one, is still used."""
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as held:
+        stderr = os.dup(2)
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(stderr, 2)
+            os.close(stderr)
+            held.seek(0)
+            for line in held.read().decode(errors="replace").splitlines(keepends=True):
+                if not STARTUP_CHATTER.match(line):
+                    sys.stderr.write(line)
+            sys.stderr.flush()
 
 
 def parser() -> argparse.ArgumentParser:
@@ -41,16 +79,31 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def check_writable(folder: Path) -> None:
+    """Refuse a folder that cannot be written before the model loads and the separation runs; the check itself
+    leaves nothing behind, so a refused run creates no folder."""
+    existing = next(p for p in (folder, *folder.parents) if p.exists() or p == p.parent)
+    try:
+        with tempfile.TemporaryDirectory(dir=existing):
+            pass
+    except OSError as err:
+        raise CocktailError(
+            f"{folder}: the sources cannot be written there ({err.strerror} in {existing}). Give -o a folder you can write to."
+        ) from err
+
+
 def separate(args) -> None:
     from cocktail.recording import Chunking, inspect_recording, separate_recording
-    from cocktail.separation import load_separator
 
     if args.n_sources is not None and args.n_sources < 1:
         raise CocktailError(f"--n-sources is {args.n_sources}: ask for at least one source.")
     if args.out.exists() and not args.out.is_dir():
         raise CocktailError(f"{args.out} exists and is not a folder: give -o a folder to write the sources to.")
+    check_writable(args.out)
     recording = inspect_recording(args.input)
     chunking = Chunking(args.chunk_seconds, args.overlap_seconds)
+    with quiet_tensorflow_startup():
+        from cocktail.separation import load_separator
     separator = load_separator(args.model)
     created = not args.out.exists()
     start = time.perf_counter()

@@ -88,16 +88,22 @@ def training_curves(path, curves: dict[str, pd.DataFrame]) -> None:
     save(fig, path)
 
 
+SCORE_PANELS = {"sdr": "SDR per test source (dB)", "nsdr": "SDR improvement per test source (dB)"}
+
+
 def score_distribution(path, per_source: pd.DataFrame, oracle_per_source: pd.DataFrame, model: str) -> None:
-    """Histogram of per-source SDR improvement: the mean hides the mixtures a model fails on."""
-    fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
-    values = pd.concat([per_source["nsdr"], oracle_per_source["nsdr"]])
-    bins = np.linspace(min(values.min(), 0) - 1, values.max() + 1, 40)
-    for mask, frame in oracle_per_source.groupby("mask", sort=True):
-        ax.hist(frame["nsdr"], bins=bins, histtype="step", linewidth=1.2, label=f"oracle {mask.upper()}")
-    ax.hist(per_source["nsdr"], bins=bins, alpha=0.7, label=model)
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel("SDR improvement over the mixture (dB), per source")
-    ax.set_ylabel("sources")
-    ax.legend(fontsize=8)
+    """Histograms of per-source SDR (what `dvc plots` draws) and of its improvement over the mixture, beside the
+    oracle masks': the mean hides the mixtures a model fails on."""
+    fig, axes = plt.subplots(1, len(SCORE_PANELS), figsize=(6 * len(SCORE_PANELS), 3.2), layout="constrained")
+    for ax, (column, title) in zip(axes, SCORE_PANELS.items()):
+        values = pd.concat([per_source[column], oracle_per_source[column]])
+        bins = np.linspace(min(values.min(), 0) - 1, values.max() + 1, 40)
+        for mask, frame in oracle_per_source.groupby("mask", sort=True):
+            ax.hist(frame[column], bins=bins, histtype="step", linewidth=1.2, label=f"oracle {mask.upper()}")
+        ax.hist(per_source[column], bins=bins, alpha=0.7, label=model)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("dB")
+        ax.set_ylabel("sources")
+        ax.legend(fontsize=8)
     save(fig, path)

@@ -220,11 +220,13 @@ def write_report(
 {summary_list(scores, n_sources, rate)}
 <h2>Scores</h2>
 {metrics_table(scores, model, oracle_note)}
-<figure><img src="figures/sdr_distribution.png" alt="Distribution of per-source SDR improvement">
-<figcaption>Per-source SDR improvement over the mixture on the test set, beside the oracle masks.</figcaption></figure>
+<figure><img src="figures/sdr_distribution.png" alt="Distribution of per-source SDR and SDR improvement">
+<figcaption>SDR of every test source, and its improvement over the mixture, beside the oracle masks (the SDR per test
+source that <code>dvc plots show</code> draws).</figcaption></figure>
 <h2>Training</h2>
 <figure><img src="figures/training.png" alt="Training curves"><figcaption>Per-epoch training and validation loss, validation
-SI-SNR improvement on whole mixtures, and the learning rate.</figcaption></figure>
+SI-SNR improvement on whole mixtures, and the learning rate (<code>dvc plots show</code>'s Loss and Validation SI-SNR
+improvement).</figcaption></figure>
 <h2>Examples</h2>
 <p>The first {len(examples)} test mixtures: listen to the mixture, each reference and the estimate matched to it.</p>
 {''.join(sections)}

@@ -1,6 +1,7 @@
 """The training engine shared by every architecture: Adam, learning rate halved on a plateau,
 best weights kept, early stop, seeds fixed, per-epoch curves logged with DVCLive."""
 
+import sys
 import time
 from dataclasses import dataclass
 
@@ -8,6 +9,7 @@ import keras
 import numpy as np
 from dvclive import Live
 from dvclive.keras import DVCLiveCallback
+from tqdm import tqdm
 
 from cocktail.metrics import best_permutation_si_snr, si_snr_np
 from cocktail.mixing import MixtureSet
@@ -73,12 +75,57 @@ class ValidationSeparation(keras.callbacks.Callback):
         logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
 
+class EpochProgress(keras.callbacks.Callback):
+    """A bar per epoch (steps done, running loss) and one summary line when it ends: Keras's verbose=2 says nothing
+    until an epoch is over, which on a laptop takes minutes. Where stderr is not a terminal (a log file, `dvc queue
+    logs`) the bar is redrawn only every `log_interval` seconds, so the log keeps a pulse without thousands of lines.
+    Place it after the callbacks that add to the epoch's logs (val_si_snri), so that its summary shows them."""
+
+    def __init__(self, log_interval: float = 30.0):
+        super().__init__()
+        self.log_interval = log_interval
+        self.bar = None
+        self.started = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.bar = tqdm(
+            total=self.params.get("steps"), desc=f"epoch {epoch + 1}/{self.params['epochs']}", unit=" steps", file=sys.stderr,
+            leave=False, dynamic_ncols=True, mininterval=0.1 if sys.stderr.isatty() else self.log_interval,
+        )
+        self.started = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if logs and "loss" in logs:
+            self.bar.set_postfix_str(f"loss={logs['loss']:.4f}", refresh=False)
+        self.bar.update(1)
+
+    def on_test_begin(self, logs=None):
+        if self.bar is not None:  # the validation pass and the SI-SNRi separations take a while too
+            self.bar.set_postfix_str(", ".join(filter(None, [self.bar.postfix, "validating"])))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.bar.close()
+        self.bar = None
+        seconds = time.perf_counter() - self.started
+        print(f"epoch {epoch + 1}/{self.params['epochs']}: {epoch_summary(logs or {})} ({seconds:.0f} s)", flush=True)
+
+
+def epoch_summary(logs: dict) -> str:
+    parts = [f"{key} {logs[key]:.4f}" for key in ("loss", "val_loss") if key in logs]
+    if "val_si_snri" in logs:
+        parts.append(f"val_si_snri {logs['val_si_snri']:.2f} dB")
+    if "learning_rate" in logs:
+        parts.append(f"learning rate {logs['learning_rate']:.2e}")
+    return ", ".join(parts)
+
+
 def fit(separator: Separator, loss, train_pairs, valid_pairs, valid_mixtures: MixtureSet, cfg: TrainConfig, live_dir: str) -> dict:
     """Train `separator.model` in place, keep its best weights; returns a summary for metrics/train.json."""
     model = separator.model
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clip_norm), loss=loss)
     callbacks = [
         ValidationSeparation(separator, valid_mixtures),
+        EpochProgress(),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=cfg.lr_patience, verbose=1),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.stop_patience, restore_best_weights=True, verbose=1),
     ]
@@ -87,7 +134,7 @@ def fit(separator: Separator, loss, train_pairs, valid_pairs, valid_mixtures: Mi
         callbacks.append(DVCLiveCallback(live=live))
         history = model.fit(
             *train_pairs, validation_data=valid_pairs, epochs=cfg.epochs, batch_size=cfg.batch_size,
-            shuffle=True, callbacks=callbacks, verbose=2,
+            shuffle=True, callbacks=callbacks, verbose=0,
         ).history
     seconds = time.perf_counter() - start
     best = int(np.argmin(history["val_loss"]))
