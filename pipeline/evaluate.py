@@ -11,7 +11,7 @@ from cocktail.stage import run_stage
 
 MODEL_DIR = "model"
 PREPARED = "data/prepared"
-TEST_MIXTURES = "data/mixtures/test.npz"
+TEST_MIXTURES = "data/mixtures/test"
 METRICS = "metrics/eval.json"
 PER_SOURCE = "metrics/eval_per_source.csv"
 EXAMPLES = "results/examples"

@@ -1,10 +1,11 @@
-"""features: STFT log magnitude, IBM, source magnitudes, VAD weights in 100-frame chunks, and waveform segments."""
+"""features: STFT log magnitude, IBM, source magnitudes, VAD weights in 100-frame chunks, and waveform segments,
+written as shards mixture by mixture so memory does not grow with the split."""
 
 from cocktail.atomic import atomic_dir
-from cocktail.features import Normaliser, SpectralSettings, build_features
-from cocktail.mixing import MixtureSet
+from cocktail.features import RunningMoments, SpectralSettings, write_features
+from cocktail.mixing import iter_mixtures
 from cocktail.params import number_in_range
-from cocktail.shards import save_npz
+from cocktail.shards import megabytes
 from cocktail.stage import run_stage
 from cocktail.stft import StftConfig
 
@@ -18,16 +19,17 @@ def main(params):
     sample_rate = int(params["corpus.sample_rate"])
     segment = int(round(number_in_range(section, "segment_seconds", float, 0.1) * sample_rate))
     chunk_frames = number_in_range(section, "chunk_frames", int, 1)
-    normaliser = None
+    shard_bytes = megabytes(section, "shard_megabytes")
+    moments = RunningMoments()
     with atomic_dir(OUT) as out:
         for split in ("train", "valid"):
-            features = build_features(
-                MixtureSet.load(f"{IN}/{split}.npz"), cfg, float(section["vad_db"]), chunk_frames, segment
+            counts = write_features(
+                iter_mixtures(f"{IN}/{split}"), out / split, cfg, float(section["vad_db"]), chunk_frames, segment, shard_bytes,
+                moments if split == "train" else None,
             )
-            normaliser = normaliser or Normaliser.fit(features["log_mag"])
-            save_npz(out / f"{split}.npz", **features)
-            print(f"{split}: {len(features['log_mag'])} chunks, {len(features['mix_wave'])} waveform segments")
-        SpectralSettings(cfg, float(section["vad_db"]), sample_rate, normaliser).save(out / "spectral.json")
+            print(f"{split}: {sum(counts['spectral'])} chunks, {sum(counts['waveform'])} waveform segments "
+                  f"in {len(counts['spectral'])} + {len(counts['waveform'])} shards")
+        SpectralSettings(cfg, float(section["vad_db"]), sample_rate, moments.normaliser()).save(out / "spectral.json")
 
 
 if __name__ == "__main__":

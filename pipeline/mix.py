@@ -1,9 +1,11 @@
 """mix: draw mixtures of distinct speakers (or of mix.classes) per split at a uniform source-to-source ratio
-(seeded), or build the mixtures the corpus lists itself (wsj0-2mix lists, premixed folders)."""
+(seeded), or build the mixtures the corpus lists itself (wsj0-2mix lists, premixed folders); each split is written
+as shards while it is drawn, so memory does not grow with the number of mixtures."""
 
 from cocktail.atomic import atomic_dir
-from cocktail.mixing import mixtures_from_params
+from cocktail.mixing import mixture_stream, write_mixtures
 from cocktail.prepared import SPLITS, load_mix_list, load_prepared
+from cocktail.shards import megabytes
 from cocktail.stage import run_stage
 
 IN = "data/prepared"
@@ -14,14 +16,15 @@ def main(params):
     audio, manifest = load_prepared(IN)
     mix_list = load_mix_list(IN)
     section = params.section("mix")
+    shard_bytes = megabytes(section, "shard_megabytes")
     with atomic_dir(OUT) as out:
         for split in SPLITS:
-            mixtures = mixtures_from_params(
+            stream = mixture_stream(
                 audio, manifest, section, split, int(section["n_sources"]), int(params["corpus.sample_rate"]),
                 int(params["seed"]), mix_list,
             )
-            mixtures.save(out / f"{split}.npz")
-            print(f"{split}: {len(mixtures)} mixtures, {mixtures.table['duration'].sum() / 60:.1f} min")
+            table = write_mixtures(out / split, stream, shard_bytes)
+            print(f"{split}: {len(table)} mixtures, {table['duration'].sum() / 60:.1f} min in {table['shard'].nunique()} shard(s)")
 
 
 if __name__ == "__main__":

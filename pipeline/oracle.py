@@ -9,7 +9,7 @@ from cocktail.shards import save_csv, save_json
 from cocktail.stage import run_stage
 from cocktail.stft import StftConfig
 
-TEST_MIXTURES = "data/mixtures/test.npz"
+TEST_MIXTURES = "data/mixtures/test"
 METRICS = "metrics/oracle.json"
 PER_SOURCE = "metrics/oracle_per_source.csv"
 

@@ -6,7 +6,7 @@ from cocktail.stage import run_stage
 
 MODEL_DIR = "model"
 PREPARED = "data/prepared"
-TEST_MIXTURES = "data/mixtures/test.npz"
+TEST_MIXTURES = "data/mixtures/test"
 METRICS_DIR = "metrics"
 CURVES_DIR = "dvclive/plots/metrics"
 REPORT_DIR = "report"

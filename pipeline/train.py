@@ -1,25 +1,32 @@
-"""train: fit the architecture named by `model` with its own params section; keep the best weights."""
+"""train: fit the architecture named by `model` with its own params section; keep the best weights. Batches stream
+from the features stage's shards (or are mixed afresh, `train.dynamic_mixing`) through tf.data, on the devices
+`train.strategy` names."""
+
+import functools
 
 import keras
 
+from cocktail.datasets import example_kind, training_sources
+from cocktail.distribute import output_path, training_strategy
 from cocktail.features import SpectralSettings
 from cocktail.mixing import MixtureSet
 from cocktail.models import architecture_section, get_architecture
 from cocktail.prepared import load_prepared
 from cocktail.separation import Separator
-from cocktail.shards import load_npz, save_json
+from cocktail.shards import save_json
 from cocktail.stage import run_stage
 from cocktail.training import TrainConfig, fit, learn_without_gradients, real_time_factor
 
 PREPARED = "data/prepared"
 FEATURES = "data/features"
-VALID_MIXTURES = "data/mixtures/valid.npz"
+VALID_MIXTURES = "data/mixtures/valid"
 MODEL_DIR = "model"
 LIVE_DIR = "dvclive"
 METRICS = "metrics/train.json"
 
 
 def main(params):
+    strategy = training_strategy(params["train.strategy"])  # first: multi_worker sets up its collectives at start
     name = params["model"]
     architecture = get_architecture(name)
     section = architecture_section(params, name)
@@ -29,17 +36,21 @@ def main(params):
     keras.utils.set_random_seed(seed)
     if architecture.trained_by_gradient:
         cfg = TrainConfig.from_params(params.section("train"), section, seed)
-        train_pairs = architecture.training_pairs(load_npz(f"{FEATURES}/train.npz"), spectral.normaliser)
-        valid_pairs = architecture.training_pairs(load_npz(f"{FEATURES}/valid.npz"), spectral.normaliser)
-        separator = Separator.create(name, section, spectral, valid_mixtures.n_sources)
-        print(f"model {name}: {separator.parameter_count:,} parameters, {len(train_pairs[0])} training examples")
-        summary = fit(separator, architecture.loss(section), train_pairs, valid_pairs, valid_mixtures, cfg, LIVE_DIR)
+        train, valid = training_sources(params, example_kind(architecture.inference), FEATURES, PREPARED, spectral, cfg.batch_size)
+        regime = "mixed afresh every epoch" if params["train.dynamic_mixing"] else "from the features stage"
+        print(f"model {name}: {train.steps} batches of {cfg.batch_size} per epoch, {regime}; "
+              f"{strategy.num_replicas_in_sync} replica(s), {cfg.precision}")
+        separator, summary = fit(
+            functools.partial(Separator.create, name, section, spectral, valid_mixtures.n_sources), architecture.loss(section),
+            train, valid, functools.partial(architecture.training_pairs, normaliser=spectral.normaliser), valid_mixtures, cfg,
+            strategy, LIVE_DIR,
+        )
     else:
         audio, manifest = load_prepared(PREPARED)
         separator, summary = learn_without_gradients(architecture, section, spectral, audio, manifest, valid_mixtures, seed, LIVE_DIR)
     summary["real_time_factor"] = real_time_factor(separator, valid_mixtures, spectral.sample_rate)
-    separator.save(MODEL_DIR)
-    save_json(METRICS, {"model": name, **summary})
+    separator.save(output_path(MODEL_DIR, strategy))
+    save_json(output_path(METRICS, strategy), {"model": name, **summary})
     print({k: summary[k] for k in ("train_seconds", "parameters", "best_val_si_snri", "real_time_factor")})
 
 

@@ -11,6 +11,7 @@ import yaml
 from cocktail.corpora import scan_corpus
 from cocktail.corpora.decode import decode, usable_audio
 from cocktail.errors import CocktailError
+from cocktail.datasets import training_sources
 from cocktail.mixing import mixtures_from_params
 from cocktail.params import Params
 from cocktail.prepare import prepare_corpus
@@ -224,6 +225,9 @@ def test_premixed_folders_are_indexed_as_they_are(tmp_path, layout, stems, speak
     table = load_mix_list(tmp_path / "prepared")
     assert sorted(table["split"]) == sorted(layout.values())
     assert (table["snr_db"] == "").all(), "premixed sources are used as they are"
+    with pytest.raises(CocktailError, match="train.dynamic_mixing' is true, but this corpus lists its own mixtures"):
+        training_sources(params_for("premixed", root, train__dynamic_mixing=True), "spectral", str(tmp_path / "features"),
+                         str(tmp_path / "prepared"), None, 8)
     (root / next(iter(layout)) / "s2" / f"{stems[0]}.wav").unlink()
     with pytest.raises(CocktailError, match="s2.*missing"):
         scan_corpus(params_for("premixed", root))

@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cocktail.features import Normaliser, build_features, window_starts
+from cocktail.errors import CocktailError
+from cocktail.features import FeatureShards, Normaliser, RunningMoments, build_features, window_starts, write_features
 from cocktail.masks import ideal_binary_mask, voice_activity_weights
 from cocktail.mixing import MixtureSet
 from cocktail.stft import StftConfig, stft
@@ -70,16 +71,56 @@ def test_window_starts_cover_every_frame(total, size):
     assert covered.all()
 
 
+def fitted(log_mags: np.ndarray, batches: int = 1) -> Normaliser:
+    moments = RunningMoments()
+    for part in np.array_split(log_mags, batches):
+        moments.add(part)
+    return moments.normaliser()
+
+
 def test_normaliser_fit(rng):
     log_mags = (rng.standard_normal((4, 30, 129)) * np.linspace(0.5, 3, 129) + np.linspace(-8, 2, 129)).astype(np.float32)
-    norm = Normaliser.fit(log_mags)
+    norm = fitted(log_mags)
     out = norm(log_mags).reshape(-1, 129)
     np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-4)
     np.testing.assert_allclose(out.std(axis=0), 1, atol=1e-3)
     assert Normaliser.from_dict(norm.to_dict()).mean.tolist() == norm.mean.tolist()
 
 
+def test_normaliser_from_batches_equals_one_pass(rng):
+    """The features stage merges the statistics shard by shard; the result must not depend on how it was cut."""
+    log_mags = (rng.standard_normal((7, 30, 129)) * 2 - 5).astype(np.float16)
+    whole = log_mags.reshape(-1, 129).astype(np.float64)
+    merged = fitted(log_mags, batches=4)
+    np.testing.assert_allclose(merged.mean, whole.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(merged.std, whole.std(axis=0), rtol=1e-6)
+
+
 def test_normaliser_constant_bin_does_not_divide_by_zero():
-    norm = Normaliser.fit(np.full((2, 3, 4), 5.0, np.float32))
+    norm = fitted(np.full((2, 3, 4), 5.0, np.float32))
     assert np.all(norm.std > 0)
     assert np.all(np.isfinite(norm(np.full((1, 4), 5.0, np.float32))))
+
+
+def test_features_written_as_shards_equal_the_whole_split(mixset, tmp_path):
+    """Shards of a few kilobytes: many files, the same examples in the same order, and the index counts them."""
+    counts = write_features(zip(mixset.mixtures, mixset.sources), tmp_path / "train", CFG, 40.0, CHUNK, SEGMENT, 20_000)
+    whole = build_features(mixset, CFG, 40.0, CHUNK, SEGMENT)
+    shards = FeatureShards.open(tmp_path / "train")
+    assert len(counts["spectral"]) > 1 and shards.examples("spectral") == len(whole["log_mag"])
+    for kind, keys in (("spectral", ("log_mag", "ibm")), ("waveform", ("mix_wave", "src_wave"))):
+        loaded = [shards.load(kind, i) for i in range(len(counts[kind]))]
+        for key in keys:
+            np.testing.assert_array_equal(np.concatenate([shard[key] for shard in loaded]), whole[key])
+
+
+def test_a_missing_or_truncated_feature_shard_is_named(mixset, tmp_path):
+    write_features(zip(mixset.mixtures, mixset.sources), tmp_path / "train", CFG, 40.0, CHUNK, SEGMENT, 20_000)
+    second = tmp_path / "train" / "spectral-00001.npz"
+    data = second.read_bytes()
+    second.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CocktailError, match="spectral-00001.npz is truncated or corrupt"):
+        FeatureShards.open(tmp_path / "train").load("spectral", 1)
+    second.unlink()
+    with pytest.raises(CocktailError, match="spectral-00001.npz is missing"):
+        FeatureShards.open(tmp_path / "train")

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from cocktail.errors import CocktailError
-from cocktail.mixing import fit_length, listed_mixtures, make_mixtures
+from cocktail.mixing import MixtureSet, fit_length, listed_mixtures, make_mixtures, write_mixtures
 from cocktail.prepare import assign_speaker_splits, build_manifest
 
 SR = 8000
@@ -189,3 +189,27 @@ def test_listed_mixtures_use_the_listed_snrs_and_the_shorter_length(rng):
 def test_bad_length_names_the_key(length):
     with pytest.raises(CocktailError, match="mix.length"):
         fit_length([np.ones(100, np.float32)], length, 8000, np.random.default_rng(0))
+
+
+def test_mixtures_written_as_shards_read_back_in_order(rng, tmp_path):
+    audio, manifest = tiny_corpus(rng, n_speakers=4, per_speaker=3)
+    drawn = mix(audio, manifest, count=12)
+    table = write_mixtures(tmp_path / "train", zip(drawn.mixtures, drawn.sources, drawn.table.to_dict("records")), 10_000)
+    assert table["shard"].nunique() > 1 and table["shard"].is_monotonic_increasing
+    loaded = MixtureSet.load(tmp_path / "train")
+    assert list(loaded.table["mix_id"]) == list(drawn.table["mix_id"])
+    for a, b in zip(loaded.sources, drawn.sources):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_damaged_mixture_shard_is_named(rng, tmp_path):
+    audio, manifest = tiny_corpus(rng, n_speakers=4, per_speaker=3)
+    drawn = mix(audio, manifest, count=12)
+    write_mixtures(tmp_path / "train", zip(drawn.mixtures, drawn.sources, drawn.table.to_dict("records")), 10_000)
+    shard = tmp_path / "train" / "mixtures-00001.npz"
+    shard.write_bytes(shard.read_bytes()[:100])
+    with pytest.raises(CocktailError, match="mixtures-00001.npz is truncated or corrupt"):
+        MixtureSet.load(tmp_path / "train")
+    shard.unlink()
+    with pytest.raises(CocktailError, match="mixtures-00001.npz is missing"):
+        MixtureSet.load(tmp_path / "train")

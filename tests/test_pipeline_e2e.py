@@ -194,6 +194,10 @@ def write_params(project: Path, tmp_path: Path, **overrides) -> Path:
         ("mix", {"mix.train_mixtures": 0}, "params key 'mix.train_mixtures' is 0"),
         ("features", {"features.hop_length": 0}, "params key 'features.hop_length' is 0"),
         ("features", {"features.chunk_frames": 0}, "params key 'features.chunk_frames' is 0"),
+        ("train", {"train.strategy": "tpu_pod"}, "train.strategy is 'tpu_pod'"),
+        ("train", {"train.precision": "half"}, "train.precision is 'half'"),
+        ("train", {"train.dynamic_mixing": "yes"}, "params key 'train.dynamic_mixing' is 'yes'"),
+        ("train", {"train.dynamic_mixing": True, "mix.n_sources": 5}, "train.dynamic_mixing draws training mixtures itself"),
     ],
 )
 def test_bad_params_fail_clearly_and_write_nothing(project, tmp_path, stage, overrides, expected):
@@ -210,3 +214,30 @@ def test_bad_params_fail_clearly_and_write_nothing(project, tmp_path, stage, ove
     assert "Traceback" not in result.stderr
     assert sorted(p.name for p in (project / outputs[stage]).parent.iterdir()) == before, "no temporary output left"
     assert (project / outputs[stage]).stat().st_mtime == mtime, "the previous output is untouched"
+
+
+def test_dynamic_mixing_reruns_only_train_and_evaluate(project):
+    """Fresh mixtures every epoch from the prepared utterances: an option of train, so the data stages stay cached."""
+    result = run(["dvc", "exp", "run", "-S", "model=dpcl", "-S", "train.dynamic_mixing=true"], project)
+    assert ran_stages(result) == {"train", "evaluate", "report"}, result.stdout
+    assert "mixed afresh every epoch" in result.stdout
+    assert json.loads((project / "metrics/train.json").read_text())["model"] == "dpcl"
+    run(["git", "checkout", "--", "."], project)
+    run(["dvc", "checkout", "-q"], project, check=False)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "missing"])
+def test_a_damaged_feature_shard_stops_training_naming_it(project, damage):
+    shard = project / "data/features/train/spectral-00000.npz"
+    model_mtime = (project / "model").stat().st_mtime
+    if damage == "truncated":
+        shard.write_bytes(shard.read_bytes()[:200])
+    else:
+        shard.unlink()
+    try:
+        result = run([sys.executable, "pipeline/train.py"], project, check=False)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert f"data/features/train/spectral-00000.npz is {damage}" in result.stderr
+        assert (project / "model").stat().st_mtime == model_mtime, "the trained model is untouched"
+    finally:
+        run(["dvc", "checkout", "-f", "-q", "data/features"], project)

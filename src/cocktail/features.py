@@ -4,6 +4,7 @@ Spectral models get 100-frame chunks of log magnitude with the ideal binary mask
 magnitudes and voice-activity weights; time-domain models get waveform segments."""
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from cocktail.atomic import atomic_path
 from cocktail.errors import CocktailError
 from cocktail.masks import MAGNITUDE_FLOOR, ideal_binary_mask, log_magnitude, voice_activity_weights
 from cocktail.mixing import MixtureSet
+from cocktail.shards import ShardWriter, load_npz, save_json, shard_name, shard_paths
 from cocktail.stft import StftConfig, stft
 
 
@@ -36,11 +38,6 @@ class Normaliser:
     @classmethod
     def from_dict(cls, data: dict) -> "Normaliser":
         return cls(np.asarray(data["mean"], np.float32), np.asarray(data["std"], np.float32))
-
-    @classmethod
-    def fit(cls, log_mags: np.ndarray) -> "Normaliser":
-        flat = log_mags.reshape(-1, log_mags.shape[-1]).astype(np.float64)
-        return cls(flat.mean(axis=0).astype(np.float32), np.maximum(flat.std(axis=0), 1e-3).astype(np.float32))
 
 
 @dataclass(frozen=True)
@@ -109,25 +106,122 @@ def spectral_targets(mixture: np.ndarray, sources: np.ndarray, cfg: StftConfig, 
     }
 
 
-def build_features(mixset: MixtureSet, cfg: StftConfig, vad_db: float, chunk_frames: int, segment_samples: int) -> dict[str, np.ndarray]:
-    """Chunks of spectral features and waveform segments for one split."""
-    chunks: dict[str, list] = {"log_mag": [], "src_mag": [], "ibm": [], "vad": []}
-    mix_wave, src_wave = [], []
-    for mixture, sources in zip(mixset.mixtures, mixset.sources):
-        targets = spectral_targets(mixture, sources, cfg, vad_db)
-        for start in window_starts(len(targets["log_mag"]), chunk_frames):
-            for key, value in targets.items():
-                fill = SILENT_LOG_MAGNITUDE if key == "log_mag" else 0.0
-                chunks[key].append(fit_window(value, start, chunk_frames, axis=0, fill=fill))
-        for start in window_starts(len(mixture), segment_samples):
-            mix_wave.append(fit_window(mixture, start, segment_samples, axis=0))
-            src_wave.append(fit_window(sources, start, segment_samples, axis=1))
-    return {
-        "log_mag": np.stack(chunks["log_mag"]).astype(np.float16),
-        "src_mag": np.stack(chunks["src_mag"]).astype(np.float16),
-        "ibm": np.stack(chunks["ibm"]).astype(np.uint8),
-        "vad": np.stack(chunks["vad"]).astype(np.uint8),
-        "mix_wave": np.stack(mix_wave).astype(np.float32),
-        "src_wave": np.stack(src_wave).astype(np.float32),
-    }
+SPECTRAL_DTYPES = {"log_mag": np.float16, "src_mag": np.float16, "ibm": np.uint8, "vad": np.uint8}
+WAVEFORM_DTYPES = {"mix_wave": np.float32, "src_wave": np.float32}
+# Spectral chunks and waveform segments are written as two series of shards; index.json counts each shard's examples.
+KINDS = ("spectral", "waveform")
+INDEX_FILE = "index.json"
 
+
+def mixture_examples(
+    mixture: np.ndarray, sources: np.ndarray, cfg: StftConfig, vad_db: float, chunk_frames: int, segment_samples: int
+) -> tuple[list[dict], list[dict]]:
+    """The spectral chunks and the waveform segments of one mixture: the features stage stores them, dynamic
+    mixing computes them on the fly."""
+    targets = spectral_targets(mixture, sources, cfg, vad_db)
+    chunks = [
+        {
+            key: fit_window(value, start, chunk_frames, axis=0, fill=SILENT_LOG_MAGNITUDE if key == "log_mag" else 0.0)
+            .astype(SPECTRAL_DTYPES[key])
+            for key, value in targets.items()
+        }
+        for start in window_starts(len(targets["log_mag"]), chunk_frames)
+    ]
+    segments = [
+        {
+            "mix_wave": fit_window(mixture, start, segment_samples, axis=0).astype(np.float32),
+            "src_wave": fit_window(sources, start, segment_samples, axis=1).astype(np.float32),
+        }
+        for start in window_starts(len(mixture), segment_samples)
+    ]
+    return chunks, segments
+
+
+def stack_examples(items: list[dict]) -> dict[str, np.ndarray]:
+    return {key: np.stack([item[key] for item in items]) for key in items[0]}
+
+
+def build_features(mixset: MixtureSet, cfg: StftConfig, vad_db: float, chunk_frames: int, segment_samples: int) -> dict[str, np.ndarray]:
+    """Chunks of spectral features and waveform segments for a split small enough to hold in memory."""
+    chunks, segments = [], []
+    for mixture, sources in zip(mixset.mixtures, mixset.sources):
+        mixture_chunks, mixture_segments = mixture_examples(mixture, sources, cfg, vad_db, chunk_frames, segment_samples)
+        chunks.extend(mixture_chunks)
+        segments.extend(mixture_segments)
+    return {**stack_examples(chunks), **stack_examples(segments)}
+
+
+class RunningMoments:
+    """Per-bin mean and variance merged batch by batch (Chan et al.), so the training split's statistics need not
+    be in memory at once."""
+
+    def __init__(self):
+        self.count, self.mean, self.m2 = 0, 0.0, 0.0
+
+    def add(self, values: np.ndarray) -> None:
+        flat = values.reshape(-1, values.shape[-1]).astype(np.float64)
+        count, mean = len(flat), flat.mean(axis=0)
+        m2 = ((flat - mean) ** 2).sum(axis=0)
+        total = self.count + count
+        delta = mean - self.mean
+        self.mean = self.mean + delta * count / total
+        self.m2 = self.m2 + m2 + delta**2 * self.count * count / total
+        self.count = total
+
+    def normaliser(self) -> Normaliser:
+        std = np.sqrt(self.m2 / self.count)
+        return Normaliser(np.asarray(self.mean, np.float32), np.maximum(std, 1e-3).astype(np.float32))
+
+
+def write_features(
+    mixtures: Iterable[tuple[np.ndarray, np.ndarray]], directory: str | Path, cfg: StftConfig, vad_db: float,
+    chunk_frames: int, segment_samples: int, max_bytes: int, moments: RunningMoments | None = None,
+) -> dict[str, list[int]]:
+    """A split's examples as shards, written mixture by mixture; `moments` gathers the log magnitudes' statistics."""
+    directory = Path(directory)
+    writers = {kind: ShardWriter(directory, kind, max_bytes, stack_examples) for kind in KINDS}
+    for mixture, sources in mixtures:
+        chunks, segments = mixture_examples(mixture, sources, cfg, vad_db, chunk_frames, segment_samples)
+        if moments is not None:
+            moments.add(np.stack([chunk["log_mag"] for chunk in chunks]))
+        for chunk in chunks:
+            writers["spectral"].append(chunk)
+        for segment in segments:
+            writers["waveform"].append(segment)
+    counts = {kind: writer.close() for kind, writer in writers.items()}
+    save_json(directory / INDEX_FILE, counts)
+    return counts
+
+
+@dataclass(frozen=True)
+class FeatureShards:
+    """One split of the features stage's output: which shards hold how many examples of each kind."""
+
+    directory: Path
+    counts: dict[str, list[int]]
+
+    @classmethod
+    def open(cls, directory: str | Path) -> "FeatureShards":
+        path = Path(directory) / INDEX_FILE
+        if not path.is_file():
+            raise CocktailError(f"{path} not found: run the features stage first (`dvc repro features`).")
+        counts = json.loads(path.read_text())
+        shards = cls(Path(directory), counts)
+        for kind in KINDS:
+            shard_paths(directory, kind, counts[kind])
+        return shards
+
+    def examples(self, kind: str) -> int:
+        return int(sum(self.counts[kind]))
+
+    def load(self, kind: str, index: int) -> dict[str, np.ndarray]:
+        """One shard, checked against the index so a truncated one is named rather than silently shorter."""
+        path = self.directory / shard_name(kind, index)
+        arrays = load_npz(path)
+        found = len(next(iter(arrays.values())))
+        if found != self.counts[kind][index]:
+            raise CocktailError(
+                f"{path} holds {found} examples where {self.directory / INDEX_FILE} lists {self.counts[kind][index]}: "
+                "the folder is damaged. Rebuild it with `dvc repro -f features`."
+            )
+        return arrays

@@ -1,5 +1,6 @@
 """Mixtures of utterances by different speakers at a uniform source-to-source ratio, seeded."""
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,9 +10,12 @@ import pandas as pd
 from cocktail.audio import is_silent
 from cocktail.errors import CocktailError
 from cocktail.params import number_in_range
-from cocktail.shards import load_npz, pack, save_csv, save_npz, unpack
+from cocktail.prepared import SPLITS
+from cocktail.shards import ShardWriter, load_npz, pack, save_csv, shard_paths, unpack
 
 PEAK = 0.9
+MIXTURE_TABLE = "mixtures.csv"
+SHARD_STEM = "mixtures"
 
 
 @dataclass
@@ -37,16 +41,62 @@ class MixtureSet:
         return MixtureSet(self.mixtures[:count], self.sources[:count], self.table.iloc[:count].reset_index(drop=True))
 
     @classmethod
-    def load(cls, path: str | Path) -> "MixtureSet":
-        arrays = load_npz(path)
-        table = pd.read_csv(Path(path).with_suffix(".csv"))
-        return cls(unpack(arrays["mixture"], arrays["offsets"]), unpack(arrays["sources"], arrays["offsets"]), table)
+    def load(cls, directory: str | Path) -> "MixtureSet":
+        """A whole split in memory: for the validation and test sets, whose size does not grow with training data."""
+        mixtures, sources = [], []
+        for mixture, source in iter_mixtures(directory):
+            mixtures.append(mixture)
+            sources.append(source)
+        return cls(mixtures, sources, read_mixture_table(directory))
 
-    def save(self, path: str | Path) -> None:
-        mixture, offsets = pack(self.mixtures)
-        sources, _ = pack(self.sources)
-        save_npz(path, mixture=mixture, sources=sources, offsets=offsets)
-        save_csv(Path(path).with_suffix(".csv"), self.table)
+    @classmethod
+    def from_stream(cls, stream: Iterable[tuple[np.ndarray, np.ndarray, dict]]) -> "MixtureSet":
+        mixtures, sources, records = [], [], []
+        for mixture, source, record in stream:
+            mixtures.append(mixture)
+            sources.append(source)
+            records.append(record)
+        return cls(mixtures, sources, pd.DataFrame(records))
+
+
+def pack_mixtures(items: list[dict]) -> dict[str, np.ndarray]:
+    mixture, offsets = pack([item["mixture"] for item in items])
+    sources, _ = pack([item["sources"] for item in items])
+    return {"mixture": mixture, "sources": sources, "offsets": offsets}
+
+
+def write_mixtures(directory: str | Path, stream: Iterable[tuple[np.ndarray, np.ndarray, dict]], max_bytes: int) -> pd.DataFrame:
+    """One split as shards of about `max_bytes`, written as the mixtures are drawn, and a table naming each one's shard."""
+    directory = Path(directory)
+    writer = ShardWriter(directory, SHARD_STEM, max_bytes, pack_mixtures)
+    records = []
+    for mixture, sources, record in stream:
+        writer.append({"mixture": mixture, "sources": sources})
+        records.append(record)
+    counts = writer.close()
+    table = pd.DataFrame(records).assign(shard=np.repeat(np.arange(len(counts)), counts))
+    save_csv(directory / MIXTURE_TABLE, table)
+    return table
+
+
+def read_mixture_table(directory: str | Path) -> pd.DataFrame:
+    path = Path(directory) / MIXTURE_TABLE
+    if not path.is_file():
+        raise CocktailError(f"{path} not found: run the mix stage first (`dvc repro mix`).")
+    return pd.read_csv(path)
+
+
+def iter_mixtures(directory: str | Path) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(mixture, sources) in table order, one shard in memory at a time."""
+    counts = read_mixture_table(directory).groupby("shard", sort=True).size().tolist()
+    for path, count in zip(shard_paths(directory, SHARD_STEM, counts), counts):
+        arrays = load_npz(path)
+        if len(arrays["offsets"]) - 1 != count:
+            raise CocktailError(
+                f"{path} holds {len(arrays['offsets']) - 1} mixtures where {Path(directory) / MIXTURE_TABLE} lists {count}: "
+                "the folder is damaged. Rebuild it with `dvc repro -f mix`."
+            )
+        yield from zip(unpack(arrays["mixture"], arrays["offsets"]), unpack(arrays["sources"], arrays["offsets"]))
 
 
 def with_rms(signal: np.ndarray, rms: float) -> np.ndarray:
@@ -111,46 +161,59 @@ def source_pools(rows: pd.DataFrame, split: str, n_sources: int, classes: list[s
     return by_speaker
 
 
-def make_mixtures(
+def random_mixtures(
     audio: list[np.ndarray], manifest: pd.DataFrame, split: str, count: int, n_sources: int,
-    ratio_db: float, length: str | float, sample_rate: int, seed: int, classes: list[str] | None = None,
-) -> MixtureSet:
-    """Draw `count` mixtures of `n_sources` distinct speakers from one split, or of the named classes in that order."""
+    ratio_db: float, length: str | float, sample_rate: int, rng: np.random.Generator, classes: list[str] | None = None,
+    skip_silent: bool = False,
+) -> Iterator[tuple[np.ndarray, np.ndarray, dict]]:
+    """`count` mixtures of `n_sources` distinct speakers from one split (or of the named classes in that order), drawn
+    one at a time: the mix stage writes them, dynamic mixing trains on them. A crop in which a source is silent stops
+    the mix stage (a fixed set must not change silently) but is only skipped by dynamic mixing."""
     manifest = manifest.reset_index(drop=True)  # positions index `audio`
     by_speaker = source_pools(manifest[manifest["split"] == split], split, n_sources, classes)
     speakers = sorted(by_speaker)
-    rng = np.random.default_rng([seed, ("train", "valid", "test").index(split)])
-    mixtures, sources, records = [], [], []
     for i in range(count):
         picked = classes or [speakers[c] for c in rng.choice(len(speakers), size=n_sources, replace=False)]
         utt_idx = [int(rng.choice(by_speaker[speaker])) for speaker in picked]
         ratio = float(rng.uniform(-ratio_db, ratio_db))
         signals = fit_length([audio[j] for j in utt_idx], length, sample_rate, rng)
         for j, s in zip(utt_idx, signals):
-            if is_silent(s):
+            if is_silent(s) and not skip_silent:
                 raise CocktailError(
                     f"{manifest.at[j, 'origin']} ({manifest.at[j, 'utt_id']}): silent in the mixed segment, so it cannot "
                     "be a target. Remove the recording or use mix.length: min."
                 )
+        if any(is_silent(s) for s in signals):
+            continue
         mixture, scaled = peak_normalised(scale_to_ratio(signals, ratio))
-        mixtures.append(mixture)
-        sources.append(scaled)
-        records.append(
-            {
-                "mix_id": f"{split}_{i:05d}",
-                "utt_ids": " ".join(manifest.loc[utt_idx, "utt_id"]),
-                "speakers": " ".join(manifest.loc[utt_idx, "speaker"]),
-                "ratio_db": round(ratio, 4),
-                "duration": round(len(mixture) / sample_rate, 4),
-            }
-        )
-    return MixtureSet(mixtures, sources, pd.DataFrame(records))
+        record = {
+            "mix_id": f"{split}_{i:05d}",
+            "utt_ids": " ".join(manifest.loc[utt_idx, "utt_id"]),
+            "speakers": " ".join(manifest.loc[utt_idx, "speaker"]),
+            "ratio_db": round(ratio, 4),
+            "duration": round(len(mixture) / sample_rate, 4),
+        }
+        yield mixture, scaled, record
 
 
-def listed_mixtures(
+def split_rng(seed: int, split: str) -> np.random.Generator:
+    """The mix stage's generator for one split: the splits' draws do not depend on each other's counts."""
+    return np.random.default_rng([seed, SPLITS.index(split)])
+
+
+def make_mixtures(
+    audio: list[np.ndarray], manifest: pd.DataFrame, split: str, count: int, n_sources: int,
+    ratio_db: float, length: str | float, sample_rate: int, seed: int, classes: list[str] | None = None,
+) -> MixtureSet:
+    """Draw `count` mixtures of `n_sources` distinct speakers from one split, or of the named classes in that order."""
+    rng = split_rng(seed, split)
+    return MixtureSet.from_stream(random_mixtures(audio, manifest, split, count, n_sources, ratio_db, length, sample_rate, rng, classes))
+
+
+def listed_mixture_stream(
     audio: list[np.ndarray], manifest: pd.DataFrame, mix_list: pd.DataFrame, split: str, count: int, n_sources: int,
     sample_rate: int,
-) -> MixtureSet:
+) -> Iterator[tuple[np.ndarray, np.ndarray, dict]]:
     """The corpus's own mixtures, in list order. With listed SNRs (wsj0-2mix) each whole utterance is set to unit
     power and scaled by its SNR before both are cut to the shorter; without (premixed) the sources are used as
     they are. The first `count` are taken."""
@@ -164,7 +227,6 @@ def listed_mixtures(
             f"{split} split; it holds {', '.join(map(str, counts))}-source mixtures. Set mix.n_sources to match."
         )
     print(f"{split}: the first {min(count, len(rows))} of {len(rows)} listed mixtures (mix.{split}_mixtures = {count})")
-    mixtures, sources, records = [], [], []
     for row in rows.head(count).itertuples():
         utt_idx = [position[u] for u in row.utt_ids.split()]
         signals = [audio[j] for j in utt_idx]
@@ -173,32 +235,43 @@ def listed_mixtures(
         signals = fit_length(signals, "min", sample_rate, None)
         mixture, scaled = peak_normalised(signals)
         power = (scaled.astype(np.float64) ** 2).mean(axis=1)
-        mixtures.append(mixture)
-        sources.append(scaled)
-        records.append(
-            {
-                "mix_id": row.mix_id,
-                "utt_ids": row.utt_ids,
-                "speakers": " ".join(manifest.loc[utt_idx, "speaker"]),
-                "ratio_db": round(float(10 * np.log10(power[0] / power[1])), 4),
-                "duration": round(len(mixture) / sample_rate, 4),
-            }
-        )
-    return MixtureSet(mixtures, sources, pd.DataFrame(records))
+        record = {
+            "mix_id": row.mix_id,
+            "utt_ids": row.utt_ids,
+            "speakers": " ".join(manifest.loc[utt_idx, "speaker"]),
+            "ratio_db": round(float(10 * np.log10(power[0] / power[1])), 4),
+            "duration": round(len(mixture) / sample_rate, 4),
+        }
+        yield mixture, scaled, record
+
+
+def listed_mixtures(
+    audio: list[np.ndarray], manifest: pd.DataFrame, mix_list: pd.DataFrame, split: str, count: int, n_sources: int,
+    sample_rate: int,
+) -> MixtureSet:
+    return MixtureSet.from_stream(listed_mixture_stream(audio, manifest, mix_list, split, count, n_sources, sample_rate))
+
+
+def mixture_stream(
+    audio: list[np.ndarray], manifest: pd.DataFrame, section, split: str, n_sources: int, sample_rate: int, seed: int,
+    mix_list: pd.DataFrame | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray, dict]]:
+    """One split's mixtures as the `mix` params describe them (or as the corpus lists them), one at a time;
+    `n_sources` may differ for evaluation."""
+    number_in_range(section, "n_sources", int, 2, why=": a mixture holds two sources or more")
+    number_in_range(section, "ratio_db", float, 0, why=": the source-to-source ratio is drawn from [-ratio_db, ratio_db] dB")
+    count = number_in_range(section, f"{split}_mixtures", int, 1, why=f": the {split} split needs mixtures")
+    if mix_list is not None:
+        return listed_mixture_stream(audio, manifest, mix_list, split, count, n_sources, sample_rate)
+    return random_mixtures(
+        audio, manifest, split, count, n_sources, float(section["ratio_db"]), section["length"], sample_rate,
+        split_rng(seed, split), section["classes"],
+    )
 
 
 def mixtures_from_params(
     audio: list[np.ndarray], manifest: pd.DataFrame, section, split: str, n_sources: int, sample_rate: int, seed: int,
     mix_list: pd.DataFrame | None = None,
 ) -> MixtureSet:
-    """One split's mixtures as the `mix` params describe them (or as the corpus lists them); `n_sources` may
-    differ for evaluation."""
-    number_in_range(section, "n_sources", int, 2, why=": a mixture holds two sources or more")
-    number_in_range(section, "ratio_db", float, 0, why=": the source-to-source ratio is drawn from [-ratio_db, ratio_db] dB")
-    count = number_in_range(section, f"{split}_mixtures", int, 1, why=f": the {split} split needs mixtures")
-    if mix_list is not None:
-        return listed_mixtures(audio, manifest, mix_list, split, count, n_sources, sample_rate)
-    return make_mixtures(
-        audio, manifest, split, count, n_sources,
-        float(section["ratio_db"]), section["length"], sample_rate, seed, section["classes"],
-    )
+    """A small split (evaluation's test set for another source count) whole in memory."""
+    return MixtureSet.from_stream(mixture_stream(audio, manifest, section, split, n_sources, sample_rate, seed, mix_list))

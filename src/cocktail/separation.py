@@ -42,8 +42,9 @@ class Separator:
     def __post_init__(self):
         # One trace for every input length: eager BLSTMs are slow and per-length retracing is slower.
         shape = [1, None] if self.inference == "time" else [1, None, self.spectral.stft.n_bins]
+        # float32 out whatever the precision the model was trained in: clustering and the inverse STFT want it.
         self._forward = tf.function(
-            lambda x: self.model(x, training=False), input_signature=[tf.TensorSpec(shape, tf.float32)]
+            lambda x: tf.cast(self.model(x, training=False), tf.float32), input_signature=[tf.TensorSpec(shape, tf.float32)]
         )
 
     @property

@@ -4,6 +4,8 @@ Ragged audio is stored concatenated with an offsets array, in NPZ (never pickle)
 
 import json
 import struct
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ import pandas as pd
 
 from cocktail.atomic import atomic_path
 from cocktail.errors import CocktailError
+from cocktail.params import number_in_range
 
 
 def save_npz(path: str | Path, **arrays: np.ndarray) -> None:
@@ -19,12 +22,73 @@ def save_npz(path: str | Path, **arrays: np.ndarray) -> None:
             np.savez(fh, **arrays)
 
 
-def load_npz(path: str | Path) -> dict[str, np.ndarray]:
+def load_npz(path: str | Path, arrays: bool = True) -> dict[str, np.ndarray]:
+    """Every array of one NPZ file (with `arrays=False` only its names, which reads the zip's directory and so finds a
+    truncated file cheaply); a missing, truncated or corrupt file names itself and how to rebuild it."""
     path = Path(path)
     if not path.is_file():
         raise CocktailError(f"{path} not found: run the stage that writes it first (`dvc repro`).")
-    with np.load(path, allow_pickle=False) as npz:
-        return {key: npz[key] for key in npz.files}
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {key: npz[key] if arrays else None for key in npz.files}
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as err:
+        raise CocktailError(
+            f"{path} is truncated or corrupt ({err}): restore it with `dvc checkout` or rebuild it with `dvc repro -f` "
+            "on the stage that writes it."
+        ) from err
+
+
+class ShardWriter:
+    """Items appended one at a time go to numbered NPZ shards of about `max_bytes` each, so a split of any size is
+    written in bounded memory. `pack` turns a shard's items into the arrays stored (stacked, or concatenated with
+    offsets when ragged)."""
+
+    def __init__(self, directory: str | Path, stem: str, max_bytes: int, pack: Callable[[list[dict]], dict]):
+        self.directory, self.stem, self.max_bytes, self.pack = Path(directory), stem, max_bytes, pack
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.items: list[dict] = []
+        self.pending_bytes = 0
+        self.counts: list[int] = []
+
+    def append(self, item: dict[str, np.ndarray]) -> None:
+        self.items.append(item)
+        self.pending_bytes += sum(np.asarray(v).nbytes for v in item.values())
+        if self.pending_bytes >= self.max_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.items:
+            save_npz(self.directory / shard_name(self.stem, len(self.counts)), **self.pack(self.items))
+            self.counts.append(len(self.items))
+            self.items, self.pending_bytes = [], 0
+
+    def close(self) -> list[int]:
+        """Write what is left; returns the number of items in each shard, in order."""
+        self.flush()
+        return self.counts
+
+
+def shard_name(stem: str, index: int) -> str:
+    return f"{stem}-{index:05d}.npz"
+
+
+def shard_paths(directory: str | Path, stem: str, counts: list[int]) -> list[Path]:
+    """The shards an index lists, each checked to exist and to open, so a lost or truncated shard is named before any
+    work starts rather than in the middle of training."""
+    paths = [Path(directory) / shard_name(stem, i) for i in range(len(counts))]
+    for path in paths:
+        if not path.is_file():
+            raise CocktailError(
+                f"{path} is missing although {Path(directory)} lists it: restore it with `dvc checkout` or rebuild the "
+                "folder with `dvc repro -f` on the stage that writes it."
+            )
+        load_npz(path, arrays=False)
+    return paths
+
+
+def megabytes(section, key: str) -> int:
+    """A shard size from params, in bytes."""
+    return int(number_in_range(section, key, float, 0.001, why=" megabytes per shard") * 2**20)
 
 
 class SignalWriter:

@@ -3,16 +3,21 @@ best weights kept, early stop, seeds fixed, per-epoch curves logged with DVCLive
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import keras
 import numpy as np
+import tensorflow as tf
 from dvclive import Live
 from dvclive.keras import DVCLiveCallback
 from tqdm import tqdm
 
+from cocktail.datasets import as_dataset, pipeline_errors_raised
+from cocktail.distribute import float32_outputs, output_path, set_precision, shard_by_element
 from cocktail.metrics import best_permutation_si_snr, si_snr_np
 from cocktail.mixing import MixtureSet
+from cocktail.params import number_in_range
 from cocktail.separation import Separator
 
 
@@ -26,6 +31,8 @@ class TrainConfig:
     stop_patience: int
     valid_mixtures: int  # whole validation mixtures separated each epoch for SI-SNRi
     seed: int
+    precision: str = "float32"
+    max_minutes: float = 0.0  # wall-clock budget, so two regimes can be compared at the same training time; 0: none
 
     @classmethod
     def from_params(cls, section, model_section, seed: int) -> "TrainConfig":
@@ -39,6 +46,8 @@ class TrainConfig:
             stop_patience=int(section["stop_patience"]),
             valid_mixtures=int(section["valid_mixtures"]),
             seed=seed,
+            precision=str(section["precision"]),
+            max_minutes=number_in_range(section, "max_minutes", float, 0, why=" of training (0: no limit)"),
         )
 
 
@@ -119,26 +128,50 @@ def epoch_summary(logs: dict) -> str:
     return ", ".join(parts)
 
 
-def fit(separator: Separator, loss, train_pairs, valid_pairs, valid_mixtures: MixtureSet, cfg: TrainConfig, live_dir: str) -> dict:
-    """Train `separator.model` in place, keep its best weights; returns a summary for metrics/train.json."""
-    model = separator.model
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clip_norm), loss=loss)
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training once `minutes` have passed, after the current step; Keras still validates that epoch, and the
+    best epoch's weights are kept as always."""
+
+    def __init__(self, minutes: float):
+        super().__init__()
+        self.seconds = minutes * 60
+        self.start = time.perf_counter()
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.seconds and time.perf_counter() - self.start > self.seconds:
+            self.model.stop_training = True
+
+
+def fit(
+    build: Callable[[], Separator], loss, train_source, valid_source, pairs, valid_mixtures: MixtureSet, cfg: TrainConfig,
+    strategy: tf.distribute.Strategy, live_dir: str,
+) -> tuple[Separator, dict]:
+    """Build the model in the strategy's scope and precision, train it on the batch sources through tf.data and keep
+    its best weights; returns the separator and a summary for metrics/train.json."""
+    set_precision(cfg.precision)
+    with strategy.scope():
+        separator = build()
+        model = float32_outputs(separator.model)
+        model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clip_norm), loss=loss)
+    train, valid = shard_by_element(as_dataset(train_source, pairs)), shard_by_element(as_dataset(valid_source, pairs))
     callbacks = [
         ValidationSeparation(separator, valid_mixtures),
         EpochProgress(),
+        TimeBudget(cfg.max_minutes),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=cfg.lr_patience, verbose=1),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.stop_patience, restore_best_weights=True, verbose=1),
     ]
     start = time.perf_counter()
-    with Live(live_dir, dvcyaml=False, save_dvc_exp=False) as live:
+    with Live(str(output_path(live_dir, strategy)), dvcyaml=False, save_dvc_exp=False) as live:
         callbacks.append(DVCLiveCallback(live=live))
-        history = model.fit(
-            *train_pairs, validation_data=valid_pairs, epochs=cfg.epochs, batch_size=cfg.batch_size,
-            shuffle=True, callbacks=callbacks, verbose=0,
-        ).history
+        with pipeline_errors_raised(train_source, valid_source):
+            history = model.fit(train, validation_data=valid, epochs=cfg.epochs, callbacks=callbacks, shuffle=False, verbose=0).history
     seconds = time.perf_counter() - start
     best = int(np.argmin(history["val_loss"]))
-    return {
+    summary = {
         "train_seconds": round(seconds, 1),
         "epochs_run": len(history["val_loss"]),
         "best_epoch": best + 1,
@@ -146,6 +179,7 @@ def fit(separator: Separator, loss, train_pairs, valid_pairs, valid_mixtures: Mi
         "best_val_si_snri": float(history["val_si_snri"][best]),
         "parameters": separator.parameter_count,
     }
+    return separator, summary
 
 
 def learn_without_gradients(architecture, section, spectral, audio, manifest, valid_mixtures: MixtureSet, seed: int, live_dir: str):

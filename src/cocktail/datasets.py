@@ -1,0 +1,185 @@
+"""Training batches as tf.data pipelines: read shard by shard from the features stage, or mixed afresh every epoch
+from the prepared training utterances (dynamic mixing). Either way only a few shards or mixtures are in memory."""
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from cocktail.errors import CocktailError
+from cocktail.features import FeatureShards, SpectralSettings, mixture_examples, stack_examples
+from cocktail.mixing import random_mixtures, source_pools
+from cocktail.params import number_in_range
+from cocktail.prepared import load_mix_list, load_prepared
+
+# (arrays of one batch as the features stage stores them) -> (network inputs, targets)
+Pairs = Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]
+# A project error raised while tf.data runs a generator, kept so the stage can end with its message, not TF's traceback.
+RAISED_IN_PIPELINE: dict[int, CocktailError] = {}
+# Dynamic mixing's generator is apart from the mix stage's (streams 0, 1, 2 are train, valid, test).
+DYNAMIC_MIXING_STREAM = 3
+
+
+def example_kind(inference: str) -> str:
+    """Time-domain models learn from waveform segments, every other model from spectral chunks."""
+    return "waveform" if inference == "time" else "spectral"
+
+
+def batched(examples: dict[str, np.ndarray], batch_size: int) -> Iterator[dict[str, np.ndarray]]:
+    for start in range(0, len(next(iter(examples.values()))), batch_size):
+        yield {key: value[start : start + batch_size] for key, value in examples.items()}
+
+
+def concatenated(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+
+
+@dataclass
+class ShardedExamples:
+    """The features stage's examples of one split. Training reads `shuffle_shards` shards at a time in a seeded
+    order that changes every epoch and shuffles their union; validation reads them in order."""
+
+    shards: FeatureShards
+    kind: str
+    batch_size: int
+    seed: int
+    shuffle: bool
+    shuffle_shards: int = 1
+
+    @property
+    def examples(self) -> int:
+        return self.shards.examples(self.kind)
+
+    @property
+    def steps(self) -> int:
+        return -(-self.examples // self.batch_size)
+
+    def batches(self, epoch: int) -> Iterator[dict[str, np.ndarray]]:
+        rng = np.random.default_rng([self.seed, epoch])
+        count = len(self.shards.counts[self.kind])
+        order = rng.permutation(count) if self.shuffle else np.arange(count)
+        group = self.shuffle_shards if self.shuffle else 1
+        left: list[dict] = []  # examples short of a batch, carried into the next group so every batch but the last is full
+        for start in range(0, count, group):
+            examples = concatenated([self.shards.load(self.kind, int(i)) for i in order[start : start + group]])
+            if self.shuffle:
+                examples = {key: value[rng.permutation(len(value))] for key, value in examples.items()}
+            examples = concatenated([*left, examples])
+            full = len(next(iter(examples.values()))) // self.batch_size * self.batch_size
+            yield from batched({key: value[:full] for key, value in examples.items()}, self.batch_size)
+            left = [{key: value[full:] for key, value in examples.items()}]
+        if left and len(next(iter(left[0].values()))):
+            yield left[0]
+
+
+@dataclass
+class DynamicMixtures:
+    """Fresh mixtures every epoch from the prepared training utterances, drawn as the mix stage draws (distinct
+    speakers or the named classes, random crops, uniform ratio), their examples computed on the fly. An epoch holds
+    as many batches as the fixed training set, so the two regimes are compared epoch for epoch."""
+
+    audio: list[np.ndarray]
+    manifest: pd.DataFrame
+    mix: dict  # the mix params section
+    spectral: SpectralSettings
+    chunk_frames: int
+    segment_samples: int
+    kind: str
+    batch_size: int
+    steps: int
+    seed: int
+    shuffle_batches: int = 8  # examples of this many batches are shuffled together, so one mixture's chunks spread
+
+    def __post_init__(self):
+        training = self.manifest[self.manifest["split"] == "train"]
+        try:
+            source_pools(training, "train", int(self.mix["n_sources"]), self.mix["classes"])
+        except CocktailError as err:
+            raise CocktailError(f"train.dynamic_mixing draws training mixtures itself, and {err}") from err
+
+    def batches(self, epoch: int) -> Iterator[dict[str, np.ndarray]]:
+        rng = np.random.default_rng([self.seed, DYNAMIC_MIXING_STREAM, epoch])
+        mixtures = random_mixtures(
+            self.audio, self.manifest, "train", sys.maxsize, int(self.mix["n_sources"]), float(self.mix["ratio_db"]),
+            self.mix["length"], self.spectral.sample_rate, rng, self.mix["classes"], skip_silent=True,
+        )
+        pool: list[dict] = []
+        produced = 0
+        for mixture, sources, _ in mixtures:
+            chunks, segments = mixture_examples(
+                mixture, sources, self.spectral.stft, self.spectral.vad_db, self.chunk_frames, self.segment_samples
+            )
+            pool.extend(segments if self.kind == "waveform" else chunks)
+            if len(pool) < self.shuffle_batches * self.batch_size:
+                continue
+            order = rng.permutation(len(pool))
+            full = len(pool) // self.batch_size * self.batch_size
+            for start in range(0, full, self.batch_size):
+                yield stack_examples([pool[i] for i in order[start : start + self.batch_size]])
+                produced += 1
+                if produced == self.steps:
+                    return
+            pool = [pool[i] for i in order[full:]]
+
+
+def as_dataset(source, pairs: Pairs) -> tf.data.Dataset:
+    """A tf.data pipeline over `source.batches(epoch)`, prepared one batch ahead in a background thread; every new
+    pass (Keras starts one per epoch) is the next epoch. Its length is known, so progress bars show it."""
+    passes = iter(range(sys.maxsize))
+
+    def generate():
+        try:
+            for batch in source.batches(next(passes)):
+                yield pairs(batch)
+        except CocktailError as err:
+            RAISED_IN_PIPELINE[id(source)] = err
+            raise
+
+    inputs, targets = pairs(next(source.batches(0)))
+    signature = tuple(tf.TensorSpec((None, *a.shape[1:]), tf.as_dtype(a.dtype)) for a in (inputs, targets))
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
+    return dataset.apply(tf.data.experimental.assert_cardinality(source.steps)).prefetch(1)
+
+
+def training_sources(params, kind: str, features_dir: str, prepared_dir: str, spectral: SpectralSettings, batch_size: int):
+    """(training, validation) batch sources as params ask: the features stage's fixed training set, or dynamic
+    mixing (`train.dynamic_mixing`); validation is always the mix stage's fixed set."""
+    seed = int(params["seed"])
+    dynamic = params["train.dynamic_mixing"]
+    if not isinstance(dynamic, bool):
+        raise CocktailError(f"params key 'train.dynamic_mixing' is {dynamic!r}: use true or false.")
+    if dynamic and load_mix_list(prepared_dir) is not None:
+        raise CocktailError(
+            "params key 'train.dynamic_mixing' is true, but this corpus lists its own mixtures (wsj0.lists or a premixed "
+            "corpus), which dynamic mixing would replace. Set train.dynamic_mixing: false."
+        )
+    train_shards = FeatureShards.open(f"{features_dir}/train")
+    valid = ShardedExamples(FeatureShards.open(f"{features_dir}/valid"), kind, batch_size, seed, shuffle=False)
+    if not dynamic:
+        shuffle_shards = number_in_range(params.section("train"), "shuffle_shards", int, 1)
+        return ShardedExamples(train_shards, kind, batch_size, seed, shuffle=True, shuffle_shards=shuffle_shards), valid
+    audio, manifest = load_prepared(prepared_dir)
+    features = params.section("features")
+    steps = -(-train_shards.examples(kind) // batch_size)
+    train = DynamicMixtures(
+        audio, manifest, params.section("mix"), spectral, int(features["chunk_frames"]),
+        int(round(float(features["segment_seconds"]) * spectral.sample_rate)), kind, batch_size, steps, seed,
+    )
+    return train, valid
+
+
+@contextlib.contextmanager
+def pipeline_errors_raised(*sources):
+    """tf.data turns an exception in a Python generator into an OpError whose text is a traceback: re-raise the
+    project's own error instead, so a shard damaged mid-training still ends the stage with one `error:` line."""
+    try:
+        yield
+    except tf.errors.OpError as err:
+        for source in sources:
+            if id(source) in RAISED_IN_PIPELINE:
+                raise RAISED_IN_PIPELINE.pop(id(source)) from err
+        raise

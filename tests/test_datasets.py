@@ -1,0 +1,97 @@
+"""Training batches read shard by shard, or mixed afresh every epoch, through tf.data."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cocktail.datasets import DynamicMixtures, ShardedExamples, as_dataset, pipeline_errors_raised
+from cocktail.errors import CocktailError
+from cocktail.features import FeatureShards, Normaliser, SpectralSettings, write_features
+from cocktail.models.base import embedding_pairs, waveform_pairs
+from cocktail.stft import StftConfig
+
+SR = 8000
+CFG = StftConfig()
+SPECTRAL = SpectralSettings(CFG, 40.0, SR, Normaliser(np.zeros(129, np.float32), np.ones(129, np.float32)))
+MIX = {"n_sources": 2, "ratio_db": 5, "length": 0.5, "classes": []}
+
+
+def corpus(rng, n_speakers=4, per_speaker=3):
+    """Noise bursts of different lengths, one row per utterance, all in the training split."""
+    audio, rows = [], []
+    for s in range(n_speakers):
+        for u in range(per_speaker):
+            audio.append((0.1 * rng.standard_normal(int(rng.integers(3000, 9000)))).astype(np.float32))
+            rows.append({"utt_id": f"u{len(rows):06d}", "speaker": f"spk{s}", "origin": f"spk{s}/{u}.wav", "split": "train",
+                         "split_by": "speakers"})
+    return audio, pd.DataFrame(rows)
+
+
+@pytest.fixture
+def shards(rng, tmp_path):
+    """Six mixtures' examples in shards of a few kilobytes, so an epoch spans many of them."""
+    mixtures = [(0.1 * rng.standard_normal((2, n))).astype(np.float32) for n in (7000, 3000, 900, 5000, 4000, 6500)]
+    write_features(((s.sum(axis=0), s) for s in mixtures), tmp_path / "train", CFG, 40.0, 20, 1600, 30_000)
+    return FeatureShards.open(tmp_path / "train")
+
+
+def identities(batches) -> list[bytes]:
+    return [example.tobytes() for batch in batches for example in batch["log_mag"]]
+
+
+def test_every_epoch_sees_every_example_once_in_a_new_order(shards):
+    source = ShardedExamples(shards, "spectral", batch_size=4, seed=0, shuffle=True, shuffle_shards=2)
+    first, second = identities(source.batches(0)), identities(source.batches(1))
+    assert len(first) == shards.examples("spectral") and sorted(first) == sorted(second)
+    assert first != second, "the order changes from epoch to epoch"
+    assert first == identities(source.batches(0)), "and is seeded"
+    assert len(list(source.batches(0))) == source.steps
+
+
+def test_validation_reads_in_order(shards):
+    source = ShardedExamples(shards, "spectral", batch_size=4, seed=0, shuffle=False)
+    in_order = np.concatenate([shards.load("spectral", i)["log_mag"] for i in range(len(shards.counts["spectral"]))])
+    assert identities(source.batches(0)) == [example.tobytes() for example in in_order]
+
+
+def test_dataset_knows_its_length_and_moves_to_the_next_epoch_on_each_pass(shards):
+    source = ShardedExamples(shards, "spectral", batch_size=4, seed=0, shuffle=True)
+    dataset = as_dataset(source, lambda batch: embedding_pairs(batch, SPECTRAL.normaliser))
+    assert int(dataset.cardinality()) == source.steps
+    passes = [[x.numpy().tobytes() for x, _ in dataset] for _ in range(2)]
+    assert len(passes[0]) == source.steps and passes[0] != passes[1]
+    x, y = next(iter(dataset))
+    assert x.shape[1:] == (20, 129) and y.shape[1:] == (20, 129, 3)
+
+
+def dynamic(rng, kind="spectral", steps=5, seed=0, **mix):
+    audio, manifest = corpus(rng)
+    return DynamicMixtures(audio, manifest, {**MIX, **mix}, SPECTRAL, 20, 1600, kind, 4, steps, seed)
+
+
+def test_dynamic_mixing_draws_fresh_mixtures_every_epoch_and_fills_the_epoch(rng):
+    source = dynamic(rng)
+    first, second = list(source.batches(0)), list(source.batches(1))
+    assert len(first) == len(second) == 5 and all(len(b["log_mag"]) == 4 for b in first)
+    assert identities(first) != identities(second)
+    assert identities(first) == identities(source.batches(0)), "seeded: the same epoch is the same draw"
+    waves = list(dynamic(np.random.default_rng(0), kind="waveform").batches(0))
+    x, y = waveform_pairs(waves[0], SPECTRAL.normaliser)
+    assert x.shape == (4, 1600) and y.shape == (4, 2, 1600)
+    np.testing.assert_allclose(y.sum(axis=1), x, atol=1e-5)
+
+
+def test_dynamic_mixing_refuses_too_few_training_speakers(rng):
+    with pytest.raises(CocktailError, match="train.dynamic_mixing.*fewer than mix.n_sources = 5"):
+        dynamic(rng, n_sources=5)
+
+
+def test_an_error_inside_the_pipeline_surfaces_as_the_project_error(shards):
+    """A shard damaged after training started: the stage must still end with one clear message, not TF's traceback."""
+    source = ShardedExamples(shards, "spectral", batch_size=4, seed=0, shuffle=False)
+    dataset = as_dataset(source, lambda batch: embedding_pairs(batch, SPECTRAL.normaliser))
+    second = shards.directory / "spectral-00001.npz"
+    second.write_bytes(second.read_bytes()[:100])
+    with pytest.raises(CocktailError, match="spectral-00001.npz is truncated"), pipeline_errors_raised(source):
+        for _ in dataset:
+            pass
