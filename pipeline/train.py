@@ -36,7 +36,9 @@ def main(params):
     keras.utils.set_random_seed(seed)
     if architecture.trained_by_gradient:
         cfg = TrainConfig.from_params(params.section("train"), section, seed)
-        train, valid = training_sources(params, example_kind(architecture.inference), FEATURES, PREPARED, spectral, cfg.batch_size)
+        train, valid = training_sources(
+            params, example_kind(architecture.inference), FEATURES, PREPARED, spectral, cfg.batch_size, strategy.num_replicas_in_sync
+        )
         regime = "mixed afresh every epoch" if params["train.dynamic_mixing"] else "from the features stage"
         print(f"model {name}: {train.steps} batches of {cfg.batch_size} per epoch, {regime}; "
               f"{strategy.num_replicas_in_sync} replica(s), {cfg.precision}")

@@ -95,3 +95,10 @@ def test_an_error_inside_the_pipeline_surfaces_as_the_project_error(shards):
     with pytest.raises(CocktailError, match="spectral-00001.npz is truncated"), pipeline_errors_raised(source):
         for _ in dataset:
             pass
+
+
+def test_several_replicas_get_whole_batches_only(shards):
+    source = ShardedExamples(shards, "spectral", batch_size=4, seed=0, shuffle=True, shuffle_shards=2, whole_batches=True)
+    batches = list(source.batches(0))
+    assert len(batches) == source.steps == shards.examples("spectral") // 4
+    assert all(len(batch["log_mag"]) == 4 for batch in batches)

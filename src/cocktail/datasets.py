@@ -49,6 +49,7 @@ class ShardedExamples:
     seed: int
     shuffle: bool
     shuffle_shards: int = 1
+    whole_batches: bool = False  # drop the last, partial batch: several replicas cannot split an uneven one
 
     @property
     def examples(self) -> int:
@@ -56,7 +57,7 @@ class ShardedExamples:
 
     @property
     def steps(self) -> int:
-        return -(-self.examples // self.batch_size)
+        return self.examples // self.batch_size if self.whole_batches else -(-self.examples // self.batch_size)
 
     def batches(self, epoch: int) -> Iterator[dict[str, np.ndarray]]:
         rng = np.random.default_rng([self.seed, epoch])
@@ -72,7 +73,7 @@ class ShardedExamples:
             full = len(next(iter(examples.values()))) // self.batch_size * self.batch_size
             yield from batched({key: value[:full] for key, value in examples.items()}, self.batch_size)
             left = [{key: value[full:] for key, value in examples.items()}]
-        if left and len(next(iter(left[0].values()))):
+        if left and len(next(iter(left[0].values()))) and not self.whole_batches:
             yield left[0]
 
 
@@ -126,6 +127,12 @@ class DynamicMixtures:
             pool = [pool[i] for i in order[full:]]
 
 
+def collective_friendly(arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """8-bit targets (ideal masks, voice activity) as float32: Keras reduces a first batch across workers, and
+    collective ops take no 8-bit types. The losses cast targets to float anyway."""
+    return tuple(a.astype(np.float32) if a.dtype == np.uint8 else a for a in arrays)
+
+
 def as_dataset(source, pairs: Pairs) -> tf.data.Dataset:
     """A tf.data pipeline over `source.batches(epoch)`, prepared one batch ahead in a background thread; every new
     pass (Keras starts one per epoch) is the next epoch. Its length is known, so progress bars show it."""
@@ -134,20 +141,23 @@ def as_dataset(source, pairs: Pairs) -> tf.data.Dataset:
     def generate():
         try:
             for batch in source.batches(next(passes)):
-                yield pairs(batch)
+                yield collective_friendly(pairs(batch))
         except CocktailError as err:
             RAISED_IN_PIPELINE[id(source)] = err
             raise
 
-    inputs, targets = pairs(next(source.batches(0)))
+    inputs, targets = collective_friendly(pairs(next(source.batches(0))))
     signature = tuple(tf.TensorSpec((None, *a.shape[1:]), tf.as_dtype(a.dtype)) for a in (inputs, targets))
     dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
     return dataset.apply(tf.data.experimental.assert_cardinality(source.steps)).prefetch(1)
 
 
-def training_sources(params, kind: str, features_dir: str, prepared_dir: str, spectral: SpectralSettings, batch_size: int):
+def training_sources(
+    params, kind: str, features_dir: str, prepared_dir: str, spectral: SpectralSettings, batch_size: int, replicas: int = 1
+):
     """(training, validation) batch sources as params ask: the features stage's fixed training set, or dynamic
-    mixing (`train.dynamic_mixing`); validation is always the mix stage's fixed set."""
+    mixing (`train.dynamic_mixing`); validation is always the mix stage's fixed set. With several replicas every
+    batch is whole, so that each replica gets an equal share."""
     seed = int(params["seed"])
     dynamic = params["train.dynamic_mixing"]
     if not isinstance(dynamic, bool):
@@ -157,14 +167,27 @@ def training_sources(params, kind: str, features_dir: str, prepared_dir: str, sp
             "params key 'train.dynamic_mixing' is true, but this corpus lists its own mixtures (wsj0.lists or a premixed "
             "corpus), which dynamic mixing would replace. Set train.dynamic_mixing: false."
         )
+    whole = replicas > 1
+    if batch_size % replicas:
+        raise CocktailError(
+            f"params key '{params['model']}.batch_size' is {batch_size}: training on {replicas} replicas splits every batch "
+            f"among them, so it must be a multiple of {replicas}."
+        )
     train_shards = FeatureShards.open(f"{features_dir}/train")
-    valid = ShardedExamples(FeatureShards.open(f"{features_dir}/valid"), kind, batch_size, seed, shuffle=False)
+    valid = ShardedExamples(FeatureShards.open(f"{features_dir}/valid"), kind, batch_size, seed, shuffle=False, whole_batches=whole)
+    for split, shards in (("train", train_shards), ("valid", valid.shards)):
+        if whole and shards.examples(kind) < batch_size:
+            raise CocktailError(
+                f"the {split} split holds {shards.examples(kind)} {kind} examples, fewer than one whole batch for {replicas} "
+                f"replicas ('{params['model']}.batch_size' = {batch_size}): lower the batch size or raise mix.{split}_mixtures."
+            )
     if not dynamic:
         shuffle_shards = number_in_range(params.section("train"), "shuffle_shards", int, 1)
-        return ShardedExamples(train_shards, kind, batch_size, seed, shuffle=True, shuffle_shards=shuffle_shards), valid
+        train = ShardedExamples(train_shards, kind, batch_size, seed, shuffle=True, shuffle_shards=shuffle_shards, whole_batches=whole)
+        return train, valid
     audio, manifest = load_prepared(prepared_dir)
     features = params.section("features")
-    steps = -(-train_shards.examples(kind) // batch_size)
+    steps = train_shards.examples(kind) // batch_size if whole else -(-train_shards.examples(kind) // batch_size)
     train = DynamicMixtures(
         audio, manifest, params.section("mix"), spectral, int(features["chunk_frames"]),
         int(round(float(features["segment_seconds"]) * spectral.sample_rate)), kind, batch_size, steps, seed,

@@ -12,7 +12,9 @@ and on host2 the same with "index": 1. Worker 0 is the chief (unless the cluster
 metrics and curves are kept; the others write theirs to a temporary folder (see `output_path`).
 
 Create the strategy before any other TensorFlow call (multi_worker configures collective ops at program start), then
-set the precision, then build and compile the model inside `strategy.scope()`.
+set the precision, then build the model (`float32_outputs`) and compile it (`loss_scaled`) inside `strategy.scope()`.
+EarlyStopping and ReduceLROnPlateau decide alike on every worker, as the losses they read are summed over all of them; a
+callback that decides on a worker's own evidence (its clock) must agree with the others through `any_worker`.
 """
 
 import functools
@@ -78,11 +80,32 @@ def check_tf_config(text: str | None) -> None:
 
 
 def set_precision(name: str) -> None:
-    """Mixed policies compute in 16 bits and keep float32 weights; Keras wraps the optimizer in a LossScaleOptimizer
-    itself when a mixed_float16 model is compiled. Set it before the model is built: layers take the policy then."""
+    """Mixed policies compute in 16 bits and keep float32 weights. Set it before the model is built: layers take the
+    policy then."""
     if name not in PRECISIONS:
         raise CocktailError(f"train.precision is {name!r}: set it to one of {', '.join(PRECISIONS)}.")
     keras.mixed_precision.set_global_policy(name)
+
+
+def loss_scaled(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
+    """The optimizer to compile with. Under mixed_float16 Keras wraps it in a LossScaleOptimizer itself, but one that
+    decides from the first replica alone whether the gradients overflowed: with several replicas, another replica's
+    overflow then reaches the weights as NaN (mirrored), or the workers part ways and wait for each other forever
+    (multi_worker). Call it after `set_precision`."""
+    if keras.mixed_precision.global_policy().name != "mixed_float16":
+        return optimizer
+    return ReplicaSafeLossScaleOptimizer(optimizer)
+
+
+class ReplicaSafeLossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
+    """Skips the step, and halves the loss scale, when the gradients of any replica overflowed."""
+
+    def check_finite(self, grads):
+        finite = super().check_finite(grads)
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync == 1:
+            return finite
+        return context.all_reduce("SUM", tf.cast(tf.logical_not(finite), tf.float32)) == 0
 
 
 def float32_outputs(model: keras.Model) -> keras.Model:
@@ -103,6 +126,15 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     """Asks the strategy rather than TF_CONFIG, so that a TF_CONFIG left over from a cluster run does not silently
     discard the outputs of a default or mirrored run."""
     return strategy.extended.should_checkpoint
+
+
+def any_worker(strategy: tf.distribute.Strategy, flag: bool) -> bool:
+    """Whether `flag` holds on any worker. A decision taken on one worker's own evidence (its clock, for a time budget)
+    must be taken by all at once, or they part ways in the middle of a collective op and fail or wait forever. A
+    collective itself: every worker must ask at the same step."""
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return flag
+    return bool(strategy.reduce("SUM", tf.constant(float(flag)), axis=None) > 0)
 
 
 def output_path(path: str | Path, strategy: tf.distribute.Strategy) -> Path:

@@ -14,7 +14,7 @@ from dvclive.keras import DVCLiveCallback
 from tqdm import tqdm
 
 from cocktail.datasets import as_dataset, pipeline_errors_raised
-from cocktail.distribute import float32_outputs, output_path, set_precision, shard_by_element
+from cocktail.distribute import any_worker, float32_outputs, loss_scaled, output_path, set_precision, shard_by_element
 from cocktail.metrics import best_permutation_si_snr, si_snr_np
 from cocktail.mixing import MixtureSet
 from cocktail.params import number_in_range
@@ -130,18 +130,21 @@ def epoch_summary(logs: dict) -> str:
 
 class TimeBudget(keras.callbacks.Callback):
     """Stops training once `minutes` have passed, after the current step; Keras still validates that epoch, and the
-    best epoch's weights are kept as always."""
+    best epoch's weights are kept as always. Workers of a cluster stop together, when any one's clock says so."""
 
-    def __init__(self, minutes: float):
+    def __init__(self, minutes: float, strategy: tf.distribute.Strategy):
         super().__init__()
         self.seconds = minutes * 60
+        self.strategy = strategy
         self.start = time.perf_counter()
 
     def on_train_begin(self, logs=None):
         self.start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.seconds and time.perf_counter() - self.start > self.seconds:
+        if not self.seconds:
+            return
+        if any_worker(self.strategy, time.perf_counter() - self.start > self.seconds):
             self.model.stop_training = True
 
 
@@ -155,12 +158,12 @@ def fit(
     with strategy.scope():
         separator = build()
         model = float32_outputs(separator.model)
-        model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clip_norm), loss=loss)
+        model.compile(optimizer=loss_scaled(keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clip_norm)), loss=loss)
     train, valid = shard_by_element(as_dataset(train_source, pairs)), shard_by_element(as_dataset(valid_source, pairs))
     callbacks = [
         ValidationSeparation(separator, valid_mixtures),
         EpochProgress(),
-        TimeBudget(cfg.max_minutes),
+        TimeBudget(cfg.max_minutes, strategy),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=cfg.lr_patience, verbose=1),
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.stop_patience, restore_best_weights=True, verbose=1),
     ]
