@@ -102,3 +102,15 @@ def test_several_replicas_get_whole_batches_only(shards):
     batches = list(source.batches(0))
     assert len(batches) == source.steps == shards.examples("spectral") // 4
     assert all(len(batch["log_mag"]) == 4 for batch in batches)
+
+
+def test_shuffling_keeps_every_example_whole(rng, tmp_path):
+    """Inputs and targets move together: each mixture segment still sums to its sources after shuffling."""
+    mixtures = [(0.1 * rng.standard_normal((2, n))).astype(np.float32) for n in (7000, 3000, 5000, 4000)]
+    write_features(((s.sum(axis=0), s) for s in mixtures), tmp_path / "train", CFG, 40.0, 20, 400, 30_000)
+    source = ShardedExamples(FeatureShards.open(tmp_path / "train"), "waveform", 4, seed=0, shuffle=True, shuffle_shards=2)
+    for batch in source.batches(0):
+        np.testing.assert_allclose(batch["src_wave"].sum(axis=1), batch["mix_wave"], atol=1e-6)
+    spectral = ShardedExamples(FeatureShards.open(tmp_path / "train"), "spectral", 4, seed=0, shuffle=True, shuffle_shards=2)
+    for batch in spectral.batches(0):
+        np.testing.assert_array_equal(batch["ibm"].sum(axis=-1) == 1, batch["src_mag"].sum(axis=-1) > 0)

@@ -68,7 +68,8 @@ class ShardedExamples:
         for start in range(0, count, group):
             examples = concatenated([self.shards.load(self.kind, int(i)) for i in order[start : start + group]])
             if self.shuffle:
-                examples = {key: value[rng.permutation(len(value))] for key, value in examples.items()}
+                order_in_group = rng.permutation(len(next(iter(examples.values()))))
+                examples = {key: value[order_in_group] for key, value in examples.items()}
             examples = concatenated([*left, examples])
             full = len(next(iter(examples.values()))) // self.batch_size * self.batch_size
             yield from batched({key: value[:full] for key, value in examples.items()}, self.batch_size)
