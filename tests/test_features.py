@@ -3,13 +3,23 @@ import pandas as pd
 import pytest
 
 from cocktail.errors import CocktailError
-from cocktail.features import FeatureShards, Normaliser, RunningMoments, build_features, window_starts, write_features
+from cocktail.features import FeatureShards, Normaliser, RunningMoments, mixture_examples, stack_examples, window_starts, write_features
 from cocktail.masks import ideal_binary_mask, voice_activity_weights
 from cocktail.mixing import MixtureSet
 from cocktail.stft import StftConfig, stft
 
 CFG = StftConfig()
 CHUNK, SEGMENT = 20, 1600
+
+
+def build_features(mixset, cfg, vad_db, chunk_frames, segment_samples):
+    """Every example of a small split in memory, in the order the features stage writes them."""
+    chunks, segments = [], []
+    for mixture, sources in zip(mixset.mixtures, mixset.sources):
+        mixture_chunks, mixture_segments = mixture_examples(mixture, sources, cfg, vad_db, chunk_frames, segment_samples)
+        chunks.extend(mixture_chunks)
+        segments.extend(mixture_segments)
+    return {**stack_examples(chunks), **stack_examples(segments)}
 
 
 def n_windows(total, size):

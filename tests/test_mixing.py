@@ -3,10 +3,20 @@ import pandas as pd
 import pytest
 
 from cocktail.errors import CocktailError
-from cocktail.mixing import MixtureSet, fit_length, listed_mixtures, make_mixtures, write_mixtures
+from cocktail.mixing import MixtureSet, fit_length, listed_mixture_stream, random_mixtures, split_rng, write_mixtures
 from cocktail.prepare import assign_speaker_splits, build_manifest
 
 SR = 8000
+
+
+def make_mixtures(audio, manifest, split, count, n_sources, ratio_db, length, sample_rate, seed, classes=None):
+    """A split drawn as the mix stage draws it, held in memory."""
+    stream = random_mixtures(audio, manifest, split, count, n_sources, ratio_db, length, sample_rate, split_rng(seed, split), classes)
+    return MixtureSet.from_stream(stream)
+
+
+def listed_mixtures(audio, manifest, table, split, count, n_sources, sample_rate):
+    return MixtureSet.from_stream(listed_mixture_stream(audio, manifest, table, split, count, n_sources, sample_rate))
 
 
 def tiny_corpus(rng, n_speakers=4, per_speaker=2, silent=()):

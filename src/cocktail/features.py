@@ -13,7 +13,6 @@ import numpy as np
 from cocktail.atomic import atomic_path
 from cocktail.errors import CocktailError
 from cocktail.masks import MAGNITUDE_FLOOR, ideal_binary_mask, log_magnitude, voice_activity_weights
-from cocktail.mixing import MixtureSet
 from cocktail.shards import ShardWriter, load_npz, save_json, shard_name, shard_paths
 from cocktail.stft import StftConfig, stft
 
@@ -139,16 +138,6 @@ def mixture_examples(
 
 def stack_examples(items: list[dict]) -> dict[str, np.ndarray]:
     return {key: np.stack([item[key] for item in items]) for key in items[0]}
-
-
-def build_features(mixset: MixtureSet, cfg: StftConfig, vad_db: float, chunk_frames: int, segment_samples: int) -> dict[str, np.ndarray]:
-    """Chunks of spectral features and waveform segments for a split small enough to hold in memory."""
-    chunks, segments = [], []
-    for mixture, sources in zip(mixset.mixtures, mixset.sources):
-        mixture_chunks, mixture_segments = mixture_examples(mixture, sources, cfg, vad_db, chunk_frames, segment_samples)
-        chunks.extend(mixture_chunks)
-        segments.extend(mixture_segments)
-    return {**stack_examples(chunks), **stack_examples(segments)}
 
 
 class RunningMoments:

@@ -201,15 +201,6 @@ def split_rng(seed: int, split: str) -> np.random.Generator:
     return np.random.default_rng([seed, SPLITS.index(split)])
 
 
-def make_mixtures(
-    audio: list[np.ndarray], manifest: pd.DataFrame, split: str, count: int, n_sources: int,
-    ratio_db: float, length: str | float, sample_rate: int, seed: int, classes: list[str] | None = None,
-) -> MixtureSet:
-    """Draw `count` mixtures of `n_sources` distinct speakers from one split, or of the named classes in that order."""
-    rng = split_rng(seed, split)
-    return MixtureSet.from_stream(random_mixtures(audio, manifest, split, count, n_sources, ratio_db, length, sample_rate, rng, classes))
-
-
 def listed_mixture_stream(
     audio: list[np.ndarray], manifest: pd.DataFrame, mix_list: pd.DataFrame, split: str, count: int, n_sources: int,
     sample_rate: int,
@@ -243,13 +234,6 @@ def listed_mixture_stream(
             "duration": round(len(mixture) / sample_rate, 4),
         }
         yield mixture, scaled, record
-
-
-def listed_mixtures(
-    audio: list[np.ndarray], manifest: pd.DataFrame, mix_list: pd.DataFrame, split: str, count: int, n_sources: int,
-    sample_rate: int,
-) -> MixtureSet:
-    return MixtureSet.from_stream(listed_mixture_stream(audio, manifest, mix_list, split, count, n_sources, sample_rate))
 
 
 def mixture_stream(
