@@ -31,7 +31,7 @@ from cocktail.errors import CocktailError
 from cocktail.models import ARCHITECTURES
 from cocktail.recording import Chunking, inspect_recording, output_paths, separate_recording
 
-SEPARABLE = [name for name, architecture in ARCHITECTURES.items() if architecture.inference != "dictionary"]
+SEPARABLE = [name for name, architecture in ARCHITECTURES.items() if architecture.inference.separates_recordings]
 RECORDING_RATE = 16000
 # Longest recording each model also separates whole (others: 1 minute). Measured on 2 cores at the params.yaml
 # sizes: Conv-TasNet whole takes about 9 s and 3.5 GB for 10 minutes but 13 GB for 60; dpcl's whole minute

@@ -12,15 +12,6 @@ from cocktail.features import Normaliser
 from cocktail.models import ARCHITECTURES
 from cocktail.params import Params
 
-REFERENCE = {
-    "ff": {"hidden": 300, "layers": 2},
-    "lstm": {"hidden": 300, "layers": 2},
-    "blstm": {"hidden": 300, "layers": 2},
-    "blstm_dc": {"hidden": 300, "layers": 2, "embedding_dim": 40},
-    "dpcl": {"hidden": 300, "layers": 4, "embedding_dim": 40},
-    "danet": {"hidden": 300, "layers": 4, "embedding_dim": 20},
-    "convtasnet": {"N": 256, "L": 20, "B": 256, "Sc": 256, "H": 512, "P": 3, "X": 8, "R": 4},
-}
 N_BINS, N_SOURCES = 129, 2
 
 
@@ -62,7 +53,7 @@ def main():
         if not architecture.trained_by_gradient:
             continue  # NMF learns its dictionaries in one pass: its cost is training time in metrics/train.json
         default = dict(params.section(name))
-        for size, section in (("default", default), ("reference", {**default, **REFERENCE[name]})):
+        for size, section in (("default", default), ("reference", {**default, **architecture.reference})):
             seconds, count = seconds_per_step(architecture, section, params, args.steps)
             rows.append((name, size, section["batch_size"], count, seconds))
     reference = next(seconds for name, size, _, _, seconds in rows if (name, size) == ("blstm", "default"))

@@ -28,7 +28,7 @@ def main(params):
     extra = {"model": name, "test_mixtures": len(mixtures), "n_sources": n_sources, "clustering": clustering}
     if clustering == "meanshift":
         extra["source_count_accuracy"] = float(np.mean([len(s.sources) == n_sources for s in found]))
-    if separator.inference != "time":
+    if separator.inference.gives_masks:
         extra["mask_accuracy"] = float(np.nanmean(mask_accuracies(mixtures, separations, per_source, separator.spectral)))
     metrics = summarise(per_source, extra)
     save_csv(PER_SOURCE, per_source)

@@ -6,7 +6,7 @@ import functools
 
 import keras
 
-from cocktail.datasets import example_kind, training_sources
+from cocktail.datasets import training_sources
 from cocktail.distribute import output_path, training_strategy
 from cocktail.features import SpectralSettings
 from cocktail.mixing import MixtureSet
@@ -37,7 +37,7 @@ def main(params):
     if architecture.trained_by_gradient:
         cfg = TrainConfig.from_params(params.section("train"), section, seed)
         train, valid = training_sources(
-            params, example_kind(architecture.inference), FEATURES, PREPARED, spectral, cfg.batch_size, strategy.num_replicas_in_sync
+            params, architecture.inference.example_kind, FEATURES, PREPARED, spectral, cfg.batch_size, strategy.num_replicas_in_sync
         )
         regime = "mixed afresh every epoch" if params["train.dynamic_mixing"] else "from the features stage"
         print(f"model {name}: {train.steps} batches of {cfg.batch_size} per epoch, {regime}; "

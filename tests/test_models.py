@@ -11,27 +11,17 @@ from cocktail.separation import Separator, kmeans_centres, load_separator, means
 from cocktail.stft import StftConfig
 
 BUDGET = {"epochs": 1, "batch_size": 2, "learning_rate": 0.001}
-MASK_NET = {"hidden": 8, "layers": 1, "dropout": 0.0, "permutation": "pit", **BUDGET}
-EMBEDDING_NET = {"hidden": 8, "layers": 1, "dropout": 0.0, "embedding_dim": 4, **BUDGET}
-SECTIONS = {
-    "ff": MASK_NET,
-    "lstm": MASK_NET,
-    "blstm": MASK_NET,
-    "blstm_dc": EMBEDDING_NET,
-    "dpcl": EMBEDDING_NET,
-    "danet": {**EMBEDDING_NET, "mask_activation": "softmax"},
-    "convtasnet": {"N": 8, "L": 16, "B": 8, "Sc": 8, "H": 8, "P": 3, "X": 2, "R": 1, **BUDGET},
-    "nmf": {"components": 3, "iterations": 50},
-}
+SECTIONS = {name: {**arch.tiny, **(BUDGET if arch.trained_by_gradient else {})} for name, arch in ARCHITECTURES.items()}
 KERAS_MODELS = sorted(name for name, arch in ARCHITECTURES.items() if arch.trained_by_gradient)
 SPECTRAL = SpectralSettings(StftConfig(), 40.0, 8000, Normaliser(np.zeros(129, np.float32), np.ones(129, np.float32)))
 N_SOURCES = 2
 
 
-def test_every_architecture_has_a_test_section():
-    assert set(ARCHITECTURES) == set(SECTIONS)
-    for name, arch in ARCHITECTURES.items():
-        assert set(arch.params) <= set(SECTIONS[name])
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_tiny_and_reference_settings_are_the_architectures_own(name):
+    arch = ARCHITECTURES[name]
+    assert set(arch.tiny) == set(arch.params), "tiny settings give every key the section needs"
+    assert set(arch.reference) <= set(arch.params)
 
 
 @pytest.fixture(scope="module", params=KERAS_MODELS)
@@ -47,14 +37,14 @@ def mixture(rng):
 
 def test_output_shapes(separator, rng):
     model, name = separator.model, separator.architecture_name
-    if separator.inference == "time":
+    if separator.inference.time_domain:
         for length in (800, 801, 1237):
             out = keras.ops.convert_to_numpy(model(rng.standard_normal((1, length)).astype(np.float32)))
             assert out.shape == (1, N_SOURCES, length)
         return
     frames = 13
     out = keras.ops.convert_to_numpy(model(rng.standard_normal((1, frames, 129)).astype(np.float32)))
-    if separator.inference == "mask":
+    if not separator.inference.clusters:
         assert out.shape == (1, frames, 129, N_SOURCES)
         assert out.min() >= 0 and out.max() <= 1
     else:
@@ -67,10 +57,10 @@ def test_separate_keeps_length(separator, mixture):
     result = separator.separate(mixture)
     assert result.sources.shape == (N_SOURCES, len(mixture))
     assert np.all(np.isfinite(result.sources))
-    if separator.inference != "time":
+    if separator.inference.gives_masks:
         assert result.masks.shape == (N_SOURCES, 1 + len(mixture) // 64, 129)
         assert result.masks.min() >= 0 and result.masks.max() <= 1
-    if separator.inference == "clustering":
+    if separator.inference.clusters:
         np.testing.assert_allclose(result.masks.sum(axis=0), 1.0, rtol=1e-5)
         assert separator.separate(mixture, n_sources=3).sources.shape == (3, len(mixture))
 

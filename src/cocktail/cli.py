@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from cocktail.errors import CocktailError
+from cocktail.models import architecture_names
 
 SEPARATE_HELP = """Separate a recording into one WAV per source, written as OUT/<name>_s1.wav, _s2.wav ... at the
 recording's own sample rate. Any length: long files go through the model in overlapping chunks, with the
@@ -60,11 +61,12 @@ def parser() -> argparse.ArgumentParser:
     separate.add_argument("-o", "--out", type=Path, required=True, help="folder to write the sources to (created if needed)")
     separate.add_argument(
         "--model", type=Path, default=Path("model"),
-        help="trained model folder (default: model, the pipeline's current model, when run from the project root)",
+        help=f"trained model folder, of any registered architecture ({', '.join(architecture_names())}) that separates new "
+        "recordings (default: model, the pipeline's current model, when run from the project root)",
     )
     separate.add_argument(
         "--n-sources", type=int,
-        help="how many sources to find; only clustering models (dpcl, blstm_dc, danet) choose (default: as trained)",
+        help="how many sources to find; only models that cluster embeddings choose (default: as trained)",
     )
     separate.add_argument("--chunk-seconds", type=float, default=Chunking.chunk_seconds, help="seconds per chunk (default: %(default)s)")
     separate.add_argument(

@@ -24,11 +24,6 @@ RAISED_IN_PIPELINE: dict[int, CocktailError] = {}
 DYNAMIC_MIXING_STREAM = 3
 
 
-def example_kind(inference: str) -> str:
-    """Time-domain models learn from waveform segments, every other model from spectral chunks."""
-    return "waveform" if inference == "time" else "spectral"
-
-
 def batched(examples: dict[str, np.ndarray], batch_size: int) -> Iterator[dict[str, np.ndarray]]:
     for start in range(0, len(next(iter(examples.values()))), batch_size):
         yield {key: value[start : start + batch_size] for key, value in examples.items()}

@@ -13,7 +13,7 @@ from cocktail.errors import CocktailError
 from cocktail.features import SpectralSettings
 from cocktail.masks import ideal_binary_mask, mask_accuracy, voice_activity_weights
 from cocktail.mixing import MixtureSet, mixtures_from_params
-from cocktail.models import architecture_section
+from cocktail.models import architecture_section, names_where
 from cocktail.models.base import Separation
 from cocktail.prepared import load_mix_list, load_prepared
 from cocktail.separation import check_clustering, check_source_count, load_separator
@@ -57,10 +57,10 @@ def check_evaluation_settings(separator, n_sources: int, clustering: str) -> Non
     """Refuse settings a trained model cannot honour before anything is separated."""
     check_clustering(clustering)
     name = separator.architecture_name
-    if clustering != "kmeans" and separator.inference != "clustering":
+    if clustering != "kmeans" and not separator.inference.clusters:
         raise CocktailError(
             f"params key 'evaluate.clustering' is '{clustering}' but model '{name}' does not cluster embeddings: "
-            "set evaluate.clustering: kmeans or use dpcl, blstm_dc or danet."
+            f"set evaluate.clustering: kmeans or use one that does ({', '.join(names_where(lambda a: a.inference.clusters))})."
         )
     check_source_count(separator, n_sources, "params key 'evaluate.n_sources'", "set evaluate.n_sources: null or use one of them")
 

@@ -66,7 +66,7 @@ def check_model_rate(recording: Recording, model_rate: int, model_dir: str | Pat
 def check_separable(separator, n_sources: int) -> None:
     from cocktail.separation import check_source_count  # imports TensorFlow: not needed for `cocktail --help`
 
-    if separator.inference == "dictionary":
+    if not separator.inference.separates_recordings:
         raise CocktailError(
             f"model '{separator.architecture_name}' separates only mixtures of known test utterances (it is given the "
             "speakers' identities), not a new recording: train another model, e.g. `dvc exp run -S model=convtasnet`."
@@ -120,7 +120,7 @@ def separate_chunks(separate: Callable[[np.ndarray], np.ndarray], blocks: Iterat
 def chunk_separator(separator, n_sources: int) -> Callable[[np.ndarray], np.ndarray]:
     def separate(window: np.ndarray) -> np.ndarray:
         sources = separator.separate(window, n_sources=n_sources).sources
-        if separator.inference == "time":
+        if separator.inference.time_domain:
             sources = sources * mixture_gains(sources, window)[:, None]
         return sources
 

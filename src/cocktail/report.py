@@ -106,7 +106,7 @@ def embedding_projection(separator, example: Example, max_points: int, seed: int
 def draw_example(directory: Path, separator, example: Example, scatter_points: int, seed: int) -> list[tuple[str, str]]:
     """The example's figures as (file name, caption)."""
     cfg, spectral = separator.spectral.stft, separator.spectral
-    mask_label = "estimated mask" if separator.inference != "time" else "implied mask"
+    mask_label = "estimated mask" if separator.inference.gives_masks else "implied mask"
     reference_mags, estimate_mags = np.abs(stft(example.references, cfg)), np.abs(stft(example.estimates, cfg))
     ibm = ideal_binary_mask(reference_mags)
     rows = [
@@ -123,7 +123,7 @@ def draw_example(directory: Path, separator, example: Example, scatter_points: i
     )
     drawn = [(name, f"Spectrograms of the mixture, the references and the estimates, with the model's {mask_label}s "
                     "beside the ideal binary masks (white: 0, black: 1).")]
-    if separator.inference == "clustering":
+    if separator.inference.clusters:
         points, labels, explained = embedding_projection(separator, example, scatter_points, seed)
         name = f"{example.mix_id}_embeddings.png"
         figures.embedding_scatter(directory / name, points, labels, explained, f"{example.mix_id}: embeddings of active bins")

@@ -15,8 +15,8 @@ from cocktail.errors import CocktailError
 from cocktail.features import SpectralSettings
 from cocktail.masks import log_magnitude, voice_activity_weights
 from cocktail.model_dir import model_config, read_config, write_model_dir
-from cocktail.models import get_architecture
-from cocktail.models.base import Separation
+from cocktail.models import get_architecture, names_where
+from cocktail.models.base import Inference, Separation
 from cocktail.stft import istft, stft
 
 WEIGHTS_FILE = "model.weights.h5"
@@ -41,14 +41,14 @@ class Separator:
 
     def __post_init__(self):
         # One trace for every input length: eager BLSTMs are slow and per-length retracing is slower.
-        shape = [1, None] if self.inference == "time" else [1, None, self.spectral.stft.n_bins]
+        shape = [1, None] if self.inference.time_domain else [1, None, self.spectral.stft.n_bins]
         # float32 out whatever the precision the model was trained in: clustering and the inverse STFT want it.
         self._forward = tf.function(
             lambda x: tf.cast(self.model(x, training=False), tf.float32), input_signature=[tf.TensorSpec(shape, tf.float32)]
         )
 
     @property
-    def inference(self) -> str:
+    def inference(self) -> Inference:
         return get_architecture(self.architecture_name).inference
 
     @property
@@ -58,13 +58,13 @@ class Separator:
     def separate(self, mixture: np.ndarray, n_sources: int | None = None, utt_ids: list[str] | None = None) -> Separation:
         """`n_sources` only matters to embedding models, which may be asked for more than they were trained on."""
         n_sources = n_sources or self.n_sources
-        if self.inference == "time":
+        if self.inference.time_domain:
             return Separation(self._forward(mixture[None].astype(np.float32)).numpy()[0])
         spec, outputs = self.spectral_outputs(mixture)
-        if self.inference == "mask":
-            masks = np.moveaxis(outputs, -1, 0)
-        else:
+        if self.inference.clusters:
             masks = self.embedding_masks(outputs, voice_activity_weights(np.abs(spec), self.spectral.vad_db), n_sources)
+        else:
+            masks = np.moveaxis(outputs, -1, 0)
         return Separation(istft(masks * spec[None], self.spectral.stft, len(mixture)), masks)
 
     def spectral_outputs(self, mixture: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -136,9 +136,9 @@ def check_clustering(name: str) -> None:
 def check_source_count(separator, n_sources: int, asked_by: str, remedy: str) -> None:
     """Only clustering and dictionary models choose the number of sources at inference."""
     name = separator.architecture_name
-    if n_sources != separator.n_sources and not get_architecture(name).chooses_source_count:
+    if n_sources != separator.n_sources and not separator.inference.chooses_source_count:
+        choosers = ", ".join(names_where(lambda a: a.inference.chooses_source_count))
         raise CocktailError(
             f"{asked_by} is {n_sources} but model '{name}' was trained on {separator.n_sources} sources and has that many "
-            f"outputs. Only clustering and dictionary models (dpcl, blstm_dc, danet, nmf) choose the number of sources at "
-            f"inference: {remedy}."
+            f"outputs. Only clustering and dictionary models ({choosers}) choose the number of sources at inference: {remedy}."
         )

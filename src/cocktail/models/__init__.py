@@ -1,25 +1,57 @@
-"""The one registry of architectures. Adding one: a module here declaring ARCHITECTURE, and its params section."""
+"""The one registry of architectures: every module of this package except the shared ones is one architecture,
+named as its module and declaring ARCHITECTURE. Adding one is its module and its params.yaml section.
+
+Names are found without importing any model code (so `cocktail --help` starts without TensorFlow); the modules
+are imported the first time ARCHITECTURES or get_architecture is used."""
+
+import importlib
+import pkgutil
+from functools import cache
 
 from cocktail.errors import CocktailError
-from cocktail.models import blstm, blstm_dc, convtasnet, danet, dpcl, ff, lstm, nmf
-from cocktail.models.base import BUDGET_KEYS, Architecture
 
-ARCHITECTURES: dict[str, Architecture] = {
-    m.ARCHITECTURE.name: m.ARCHITECTURE for m in (ff, lstm, blstm, blstm_dc, dpcl, danet, convtasnet, nmf)
-}
+SHARED_MODULES = frozenset({"base", "layers"})
 
 
-def get_architecture(name: str) -> Architecture:
-    if name not in ARCHITECTURES:
+def architecture_names() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in SHARED_MODULES)
+
+
+@cache
+def registered() -> dict:
+    found = {}
+    for name in architecture_names():
+        architecture = importlib.import_module(f"{__name__}.{name}").ARCHITECTURE
+        if architecture.name != name:
+            raise CocktailError(f"src/cocktail/models/{name}.py declares an architecture named '{architecture.name}': name it '{name}'.")
+        found[name] = architecture
+    return found
+
+
+def __getattr__(attribute: str):
+    if attribute == "ARCHITECTURES":
+        return registered()
+    raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
+
+
+def get_architecture(name: str):
+    architectures = registered()
+    if name not in architectures:
         raise CocktailError(
-            f"params key 'model' is '{name}', which is not a registered architecture. "
-            f"Valid names: {', '.join(sorted(ARCHITECTURES))}."
+            f"params key 'model' is '{name}', which is not a registered architecture. Valid names: {', '.join(architectures)}."
         )
-    return ARCHITECTURES[name]
+    return architectures[name]
+
+
+def names_where(test) -> list[str]:
+    """Registered architectures whose Architecture passes `test`: the lists that error messages show."""
+    return [name for name, architecture in registered().items() if test(architecture)]
 
 
 def architecture_section(params, name: str) -> dict:
     """The architecture's own params section, checked for every key it needs before any work starts."""
+    from cocktail.models.base import BUDGET_KEYS
+
     architecture = get_architecture(name)
     section = params.section(name)
     for key in (*architecture.params, *(BUDGET_KEYS if architecture.trained_by_gradient else ())):

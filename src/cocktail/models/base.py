@@ -9,9 +9,6 @@ from cocktail.errors import CocktailError
 from cocktail.features import Normaliser
 from cocktail.losses import mask_mse_fixed, mask_mse_pit
 
-# mask: one mask per source; clustering: embeddings grouped into sources; time: waveforms out;
-# dictionary: supervised NMF with the test speakers' own dictionaries (oracle speaker identity).
-INFERENCES = ("mask", "clustering", "time", "dictionary")
 # Every gradient-trained section also holds its own training budget, so sizing one model retrains only it.
 BUDGET_KEYS = ("epochs", "batch_size", "learning_rate")
 
@@ -23,10 +20,41 @@ class Separation:
 
 
 @dataclass(frozen=True)
+class Inference:
+    """How a separator turns a network's outputs into sources, and what the rest of the pipeline may ask of it."""
+
+    name: str
+    time_domain: bool  # waveforms in, waveforms out (learns from waveform segments); otherwise masks on the mixture's STFT
+    clusters: bool = False  # groups per-bin embeddings: k-means, or mean-shift that finds the number of sources itself
+    chooses_source_count: bool = False  # separates any number of sources without retraining
+    separates_recordings: bool = True  # False: needs the test utterances' identities, so no new recording
+
+    @property
+    def gives_masks(self) -> bool:
+        return not self.time_domain
+
+    @property
+    def example_kind(self) -> str:
+        """The features stage's examples it learns from."""
+        return "waveform" if self.time_domain else "spectral"
+
+
+MASK = Inference("mask", time_domain=False)
+CLUSTERING = Inference("clustering", time_domain=False, clusters=True, chooses_source_count=True)
+TIME_DOMAIN = Inference("time", time_domain=True)
+# Supervised NMF with the test speakers' own dictionaries (oracle speaker identity).
+DICTIONARY = Inference("dictionary", time_domain=False, chooses_source_count=True, separates_recordings=False)
+
+
+@dataclass(frozen=True)
 class Architecture:
-    name: str  # also the params.yaml section that holds its settings
-    inference: str  # one of INFERENCES: how a separator turns outputs into sources
+    name: str  # also its module's name and the params.yaml section that holds its settings
+    inference: Inference
     params: tuple[str, ...]  # keys its section must hold
+    # The paper's (or the reference recipe's) settings, one `-S` each away from params.yaml's defaults.
+    reference: dict
+    # The smallest settings that still build every part of the network: what tests and the tiny pipeline train.
+    tiny: dict
     build: Callable | None = None  # (section, n_bins, n_sources) -> keras.Model
     loss: Callable | None = None  # (section) -> keras loss function
     training_pairs: Callable | None = None  # (features, normaliser) -> (inputs, targets)
@@ -40,11 +68,6 @@ class Architecture:
     @property
     def trained_by_gradient(self) -> bool:
         return self.learn is None
-
-    @property
-    def chooses_source_count(self) -> bool:
-        """Clustering and dictionary models separate any number of sources without retraining."""
-        return self.inference in ("clustering", "dictionary")
 
 
 def mask_pairs(features: dict[str, np.ndarray], normaliser: Normaliser):

@@ -7,7 +7,7 @@ source order with the lower loss."""
 
 import keras
 
-from cocktail.models.base import Architecture, mask_loss, mask_pairs
+from cocktail.models.base import MASK, Architecture, mask_loss, mask_pairs
 from cocktail.models.layers import blstm_stack, per_bin_head
 
 
@@ -20,8 +20,10 @@ def build(section, n_bins: int, n_sources: int) -> keras.Model:
 
 ARCHITECTURE = Architecture(
     name="blstm",
-    inference="mask",
+    inference=MASK,
     params=("hidden", "layers", "dropout", "permutation"),
+    reference={"hidden": 300, "layers": 2, "permutation": "fixed"},
+    tiny={"hidden": 8, "layers": 1, "dropout": 0.0, "permutation": "pit"},
     build=build,
     loss=lambda section: mask_loss(section, "blstm"),
     training_pairs=mask_pairs,

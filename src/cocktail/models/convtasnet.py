@@ -10,8 +10,8 @@ import keras
 from keras import layers, ops
 
 from cocktail.losses import negative_si_snr_upit
-from cocktail.models.base import Architecture, waveform_pairs
-from cocktail.models.layers import CropLike, GlobalLayerNorm, PadToMultiple
+from cocktail.models.base import TIME_DOMAIN, Architecture, waveform_pairs
+from cocktail.models.layers import GlobalLayerNorm, MatchLength, PadToMultiple
 
 
 def separator_block(x, bottleneck: int, hidden: int, skip: int, kernel: int, dilation: int):
@@ -41,7 +41,7 @@ def build(section, n_bins: int, n_sources: int) -> keras.Model:
     decoder = layers.Conv1DTranspose(1, length, strides=length // 2, padding="same", use_bias=False)
     decoded = layers.TimeDistributed(decoder)(masked)  # (batch, sources, samples, 1)
     decoded = layers.Reshape((n_sources, -1))(decoded)
-    return keras.Model(inputs, CropLike()(decoded, inputs), name="convtasnet")
+    return keras.Model(inputs, MatchLength()(decoded, inputs), name="convtasnet")
 
 
 def loss(section):
@@ -50,8 +50,10 @@ def loss(section):
 
 ARCHITECTURE = Architecture(
     name="convtasnet",
-    inference="time",
+    inference=TIME_DOMAIN,
     params=("N", "L", "B", "Sc", "H", "P", "X", "R"),
+    reference={"N": 256, "L": 20, "B": 256, "Sc": 256, "H": 512, "P": 3, "X": 8, "R": 4},
+    tiny={"N": 8, "L": 16, "B": 8, "Sc": 8, "H": 8, "P": 3, "X": 2, "R": 1},
     build=build,
     loss=loss,
     training_pairs=waveform_pairs,

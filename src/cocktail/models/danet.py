@@ -15,7 +15,7 @@ from keras import ops
 
 from cocktail.errors import CocktailError
 from cocktail.losses import attractor_masks, danet_loss
-from cocktail.models.base import Architecture, attractor_pairs
+from cocktail.models.base import CLUSTERING, Architecture, attractor_pairs
 from cocktail.models.layers import blstm_stack, per_bin_head
 
 MASK_ACTIVATIONS = ("softmax", "sigmoid")
@@ -43,8 +43,10 @@ def masks_from_centres(embeddings: np.ndarray, centres: np.ndarray, section) -> 
 
 ARCHITECTURE = Architecture(
     name="danet",
-    inference="clustering",
+    inference=CLUSTERING,
     params=("hidden", "layers", "dropout", "embedding_dim", "mask_activation"),
+    reference={"hidden": 300, "layers": 4, "embedding_dim": 20, "mask_activation": "softmax"},
+    tiny={"hidden": 8, "layers": 1, "dropout": 0.0, "embedding_dim": 4, "mask_activation": "softmax"},
     build=build,
     loss=lambda section: danet_loss(mask_activation(section)),
     training_pairs=attractor_pairs,

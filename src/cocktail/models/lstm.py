@@ -7,7 +7,7 @@ picks, per chunk, the source order with the lower loss. Causal: it could run onl
 import keras
 from keras import layers
 
-from cocktail.models.base import Architecture, mask_loss, mask_pairs
+from cocktail.models.base import MASK, Architecture, mask_loss, mask_pairs
 from cocktail.models.layers import per_bin_head
 
 
@@ -22,8 +22,10 @@ def build(section, n_bins: int, n_sources: int) -> keras.Model:
 
 ARCHITECTURE = Architecture(
     name="lstm",
-    inference="mask",
+    inference=MASK,
     params=("hidden", "layers", "dropout", "permutation"),
+    reference={"hidden": 300, "layers": 2, "permutation": "fixed"},
+    tiny={"hidden": 8, "layers": 1, "dropout": 0.0, "permutation": "pit"},
     build=build,
     loss=lambda section: mask_loss(section, "lstm"),
     training_pairs=mask_pairs,

@@ -23,7 +23,7 @@ from cocktail.errors import CocktailError
 from cocktail.features import SpectralSettings
 from cocktail.masks import EPS
 from cocktail.model_dir import model_config, read_config, write_model_dir
-from cocktail.models.base import Architecture, Separation
+from cocktail.models.base import DICTIONARY, Architecture, Separation
 from cocktail.stft import istft, stft
 
 DICTIONARIES_FILE = "dictionaries.npz"
@@ -47,7 +47,7 @@ class DictionarySeparator:
     n_sources: int
     utt_ids: list[str]  # the utterance each dictionary was learned without
     dictionaries: np.ndarray  # (utterances, components, bins)
-    inference: str = "dictionary"
+    inference = DICTIONARY
 
     @property
     def parameter_count(self) -> int:
@@ -112,8 +112,10 @@ def learn(section, spectral: SpectralSettings, audio: list[np.ndarray], manifest
 
 ARCHITECTURE = Architecture(
     name="nmf",
-    inference="dictionary",
+    inference=DICTIONARY,
     params=("components", "iterations"),
+    reference={},  # the paper gives no sizes
+    tiny={"components": 3, "iterations": 50},
     learn=learn,
     separator=DictionarySeparator,
 )
