@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import yaml
 
+from cocktail.models import ARCHITECTURES
+
 SAMPLE_RATE = 8000
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,35 +40,14 @@ TINY = {
     "mix.valid_mixtures": 4,
     "mix.test_mixtures": 3,
     "train.valid_mixtures": 2,
-    "ff.hidden": 8,
-    "ff.epochs": 1,
-    "lstm.hidden": 8,
-    "lstm.layers": 1,
-    "lstm.epochs": 1,
-    "blstm.hidden": 8,
-    "blstm.layers": 1,
-    "blstm.epochs": 1,
-    "blstm_dc.hidden": 8,
-    "blstm_dc.layers": 1,
-    "blstm_dc.epochs": 1,
-    "dpcl.hidden": 8,
-    "dpcl.layers": 1,
-    "dpcl.epochs": 1,
-    "danet.hidden": 8,
-    "danet.layers": 1,
-    "danet.epochs": 1,
-    "nmf.components": 4,
-    "nmf.iterations": 20,
-    "convtasnet.N": 16,
-    "convtasnet.B": 8,
-    "convtasnet.Sc": 8,
-    "convtasnet.H": 8,
-    "convtasnet.X": 2,
-    "convtasnet.R": 1,
-    "convtasnet.epochs": 1,
     "evaluate.examples": 1,
     "report.examples": 1,
     "report.scatter_points": 200,
+    **{
+        f"{name}.{key}": value
+        for name, architecture in ARCHITECTURES.items()
+        for key, value in {**architecture.tiny, **({"epochs": 1} if architecture.trained_by_gradient else {})}.items()
+    },
 }
 
 
