@@ -19,6 +19,8 @@ if importlib.util.find_spec("torchaudio") is None:
     sys.modules["torchaudio"] = types.ModuleType("torchaudio")
 
 try:
+    import asteroid
+    import speechbrain
     import torch
     from asteroid.losses import PITLossWrapper, deep_clustering_loss, pairwise_neg_sisdr
     from asteroid.masknn.recurrent import SingleRNN
@@ -96,12 +98,28 @@ class DeepClustering(torch.nn.Module):
 
 
 def seeded(build, *args) -> torch.nn.Module:
+    """Built from the seed, then every tensor scaled by 1 + 0.1·noise and shifted by 0.05·noise: at initialisation norm
+    gains are 1, biases 0 and SpeechBrain's repeated blocks copies of one another, where a mapping mistake would hide."""
     torch.manual_seed(SEED)
-    return build(*args)
+    model = build(*args)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.mul_(1 + 0.1 * torch.randn_like(parameter)).add_(0.05 * torch.randn_like(parameter))
+    return model
+
+
+def separate(name: str, model: torch.nn.Module, mixture, settings: dict):
+    """The reference's sources for our input. Ours pads Conv-TasNet "same": asteroid sees L/4 zeros each side and its
+    output loses L/4 samples each side."""
+    if not name.startswith("convtasnet"):
+        return model(mixture)
+    quarter = settings[name]["L"] // 4
+    return model(torch.nn.functional.pad(mixture, (quarter, quarter)))[..., quarter:-quarter]
 
 
 def dc_loss(embeddings, targets):
-    """asteroid's deep-clustering loss from our (batch, frames, bins, C + 1) packing of IBM and voice activity."""
+    """asteroid's deep-clustering loss of (batch, bins * frames, D) embeddings, bins major, from our
+    (batch, frames, bins, C + 1) packing of IBM and voice activity."""
     per_bin = targets.transpose(1, 2)  # bins major, as the embeddings
     return deep_clustering_loss(embeddings, per_bin[..., :-1].argmax(-1), per_bin[..., -1].contiguous())
 
@@ -122,26 +140,21 @@ def main() -> None:
     with torch.no_grad():
         for name, model in references.items():
             model.eval()
-            if name == "dpcl":
-                output = model(tensor["log_mag"])
-            elif name.startswith("convtasnet"):
-                # Ours pads "same": the reference sees L/4 zeros each side and loses L/4 samples each side.
-                quarter = settings[name]["L"] // 4
-                output = model(torch.nn.functional.pad(tensor["mixture"], (quarter, quarter)))[..., quarter:-quarter]
-            else:
-                output = model(tensor["mixture"])
+            output = model(tensor["log_mag"]) if name == "dpcl" else separate(name, model, tensor["mixture"], settings)
             results[f"{name}/output"] = output.numpy()
             results[f"{name}/count"] = np.array(sum(p.numel() for p in model.parameters()))
             results.update({f"{name}/weight/{key}": p.numpy() for key, p in model.named_parameters()})
         pit = PITLossWrapper(pairwise_neg_sisdr, pit_from="pw_mtx")
         results["loss/pit"] = pit(tensor["pit_estimates"], tensor["pit_sources"]).numpy()
-        results["loss/dc"] = dc_loss(tensor["dc_embeddings"], tensor["dc_targets"]).numpy()
+        bins_major = tensor["dc_embeddings"].transpose(1, 2).flatten(1, 2)
+        results["loss/dc"] = dc_loss(bins_major, tensor["dc_targets"]).numpy()
     np.savez(sys.argv[2], **results)
-    print(json.dumps({"ready": True}), flush=True)
-    serve_training_steps(references, tensor)
+    versions = {"torch": torch.__version__, "asteroid": asteroid.__version__, "SpeechBrain": speechbrain.__version__}
+    print(json.dumps({"versions": {**versions, "threads": torch.get_num_threads()}}), flush=True)
+    serve_training_steps(references, tensor, settings)
 
 
-def serve_training_steps(references: dict, tensor: dict) -> None:
+def serve_training_steps(references: dict, tensor: dict, settings: dict) -> None:
     """One Adam step per `step NAME` line, on the same batch each time, answered with its seconds."""
     optimisers = {}
     for line in sys.stdin:
@@ -155,7 +168,8 @@ def serve_training_steps(references: dict, tensor: dict) -> None:
         if name == "dpcl":
             loss = dc_loss(model(tensor["train_log_mag"]), tensor["train_targets"]).mean()
         else:
-            loss = PITLossWrapper(pairwise_neg_sisdr, pit_from="pw_mtx")(model(tensor["train_mixture"]), tensor["train_sources"])
+            estimates = separate(name, model, tensor["train_mixture"], settings)
+            loss = PITLossWrapper(pairwise_neg_sisdr, pit_from="pw_mtx")(estimates, tensor["train_sources"])
         loss.backward()
         optimisers[name].step()
         print(json.dumps({"seconds": time.perf_counter() - start, "loss": loss.item()}), flush=True)

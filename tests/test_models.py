@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 
+from cocktail.distribute import float32_outputs, loss_scaled, set_precision
 from cocktail.errors import CocktailError
 from cocktail.features import Normaliser, SpectralSettings, mixture_examples, stack_examples
 from cocktail.models import ARCHITECTURES
@@ -53,17 +54,24 @@ def test_output_shapes(separator, rng):
             np.testing.assert_allclose(np.linalg.norm(out, axis=-1), 1.0, atol=1e-5)
 
 
-def test_trains_a_step(separator, two_sources):
-    """One optimiser step on examples the features stage would store, through the architecture's own loss and pairs."""
+@pytest.fixture(params=["float32", "mixed_bfloat16"])
+def precision(request):
+    set_precision(request.param)
+    yield request.param
+    set_precision("float32")
+
+
+def test_trains_a_step(separator, two_sources, precision):
+    """One optimiser step on examples the features stage would store, through the architecture's own loss and pairs,
+    built as the training engine builds it (float32 outputs, whatever the precision)."""
     architecture = ARCHITECTURES[separator.architecture_name]
     chunks, segments = mixture_examples(two_sources.sum(axis=0), two_sources, SPECTRAL.stft, SPECTRAL.vad_db, 20, 1600)
     examples = stack_examples(segments if architecture.inference.time_domain else chunks)
     inputs, targets = architecture.training_pairs(examples, SPECTRAL.normaliser)
-    model = architecture.build(separator.section, 129, N_SOURCES)
-    model.compile(keras.optimizers.Adam(1e-2), loss=architecture.loss(separator.section))
+    model = float32_outputs(architecture.build(separator.section, 129, N_SOURCES))
+    model.compile(loss_scaled(keras.optimizers.Adam(1e-2)), loss=architecture.loss(separator.section))
     before = [w.copy() for w in model.get_weights()]
-    first = float(model.train_on_batch(inputs, targets))
-    assert np.isfinite(first)
+    assert np.isfinite(float(model.train_on_batch(inputs, targets)))
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights())), "the step changed no weight"
 
 
