@@ -1,4 +1,4 @@
-"""The `cocktail` command: separate your own recording with a trained model."""
+"""The `cocktail` command: separate your own recording with a trained model, or review experiments against a base."""
 
 import argparse
 import contextlib
@@ -15,6 +15,12 @@ from cocktail.models import architecture_names
 SEPARATE_HELP = """Separate a recording into one WAV per source, written as OUT/<name>_s1.wav, _s2.wav ... at the
 recording's own sample rate. Any length: long files go through the model in overlapping chunks, with the
 sources kept in the same order from chunk to chunk, and memory stays flat. Stereo is downmixed to mono."""
+
+
+REVIEW_HELP = """Write OUT/review.md and its figures: the params that differ, the test scores of each experiment against the
+base with their deltas and the oracle masks as the ceiling, the cost (parameters, training time, real-time factor), the
+per-source SDR side by side and the training curves overlaid. Offline: it reads what git holds for each revision (run
+`dvc exp pull origin NAME` first for a teammate's experiment). In CI: `cocktail review origin/main`."""
 
 
 # What TensorFlow's C++ libraries print while they load, whatever TF_CPP_MIN_LOG_LEVEL says: abseil's banner, its
@@ -78,6 +84,13 @@ def parser() -> argparse.ArgumentParser:
         help="accept a recording sampled below the model's rate (it lacks the band the model expects)",
     )
     separate.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    review = commands.add_parser("review", help="write a Markdown review of experiments against a base", description=REVIEW_HELP)
+    review.add_argument("base", nargs="?", default="main", help="git revision to compare against (default: %(default)s)")
+    review.add_argument(
+        "experiments", nargs="*", metavar="EXPERIMENT",
+        help="DVC experiment names or git revisions to review (default: workspace, the results in this folder)",
+    )
+    review.add_argument("-o", "--out", type=Path, default=Path("review"), help="folder for review.md and its figures (default: %(default)s)")
     return top
 
 
@@ -126,10 +139,16 @@ def separate(args) -> None:
         print(f"  {path}")
 
 
+def review(args) -> None:
+    from cocktail.review import write_review
+
+    print(f"review written: {write_review(args.base, args.experiments, args.out)}")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
-        separate(args)
+        {"separate": separate, "review": review}[args.command](args)
     except CocktailError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)

@@ -107,3 +107,38 @@ def score_distribution(path, per_source: pd.DataFrame, oracle_per_source: pd.Dat
         ax.set_ylabel("sources")
         ax.legend(fontsize=8)
     save(fig, path)
+
+
+def sdr_per_source(path, per_source: dict[str, pd.DataFrame]) -> None:
+    """One box per system of per-source SDR and of its improvement: a review sees the spread, not only the mean."""
+    width = max(5.0, 1.3 * len(per_source))
+    fig, axes = plt.subplots(1, len(SCORE_PANELS), figsize=(width * len(SCORE_PANELS), 3.6), layout="constrained")
+    for ax, (column, title) in zip(axes, SCORE_PANELS.items()):
+        ax.boxplot([frame[column] for frame in per_source.values()], showmeans=True)
+        ax.set_xticks(range(1, len(per_source) + 1), list(per_source), rotation=20, ha="right", fontsize=8)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_title(title, fontsize=10)
+        ax.set_ylabel("dB")
+        ax.grid(axis="y", alpha=0.3)
+    save(fig, path)
+
+
+def curves_overlaid(path, curves: dict[str, dict[str, pd.DataFrame]]) -> None:
+    """Training and validation loss and validation SI-SNRi per epoch, one line style per system."""
+    panels = {"loss": "loss (solid: training, dashed: validation)", "si_snri": "validation SI-SNR improvement (dB)"}
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.4), layout="constrained")
+    for colour, (system, tables) in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"] * 4, curves.items()):
+        for name, frame in tables.items():
+            quantity = name.split("/")[-1]
+            style = "--" if name.startswith("eval") and quantity == "loss" else "-"
+            label = system if style == "-" else None
+            axes[list(panels).index(quantity)].plot(frame["step"] + 1, frame[quantity], style, color=colour, marker="o",
+                                                    markersize=3, label=label)
+    for ax, title in zip(axes, panels.values()):
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    save(fig, path)
