@@ -31,7 +31,10 @@ def test_an_experiment_travels_from_one_clone_to_another(project, tmp_path):
     run(["dvc", "exp", "push", "origin", "dual-path"], a)
 
     run(["git", "clone", "-q", "-b", "main", str(origin), str(b)], tmp_path)
-    run(["dvc", "exp", "pull", "origin", "dual-path"], b)
+    run(["cocktail", "review", "main", "dual-path", "-o", "review"], b)  # fetches the experiment's refs from origin
+    assert "| main (convtasnet) |" in (b / "review/review.md").read_text()
+    run(["dvc", "exp", "pull", "origin", "dual-path"], b)  # and its cached outputs from the DVC remote
+    run(["dvc", "pull", "-q"], b)
     shown = json.loads(run(["dvc", "exp", "show", "--json"], b).stdout)
     names = [exp["name"] for rev in shown for exp in (rev.get("experiments") or [])]
     assert "dual-path" in names, names

@@ -1,13 +1,15 @@
 """`cocktail review`: a reviewer's page for experiments against a base, written offline from what git holds."""
 
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from conftest import run
+from conftest import ROOT, run
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng speaks the embedded corpus")
 
@@ -57,7 +59,30 @@ def test_review_of_the_workspace_by_default(reviewed):
     ],
 )
 def test_bad_names_get_one_error_line(reviewed, args, named):
+    """No `origin` here: an unknown name cannot be fetched either."""
     result = cocktail("review", *args, "-o", "refused", cwd=reviewed)
     assert result.returncode == 1
     assert result.stderr.startswith("error: ") and named in result.stderr and result.stderr.count("\n") == 1, result.stderr
     assert not (reviewed / "refused").exists()
+
+
+def test_an_unreachable_origin_is_named(reviewed, tmp_path):
+    clone = tmp_path / "clone"
+    shutil.copytree(reviewed, clone, symlinks=True)
+    run(["git", "remote", "add", "origin", str(tmp_path / "gone.git")], clone)
+    result = cocktail("review", "HEAD", "teammates-run", cwd=clone)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: git remote 'origin'") and "gone.git" in result.stderr and "teammates-run" in result.stderr
+
+
+def test_the_pull_request_workflow_runs_only_what_these_tests_run():
+    """Each project command in .github/workflows/review.yml is one the suite runs (setup.sh through .ci/run, dvc pull
+    and repro in the e2e and remote tests, cocktail review here); cml posts the page and is GitHub's side."""
+    workflow = yaml.safe_load((ROOT / ".github/workflows/review.yml").read_text())
+    commands = [step["run"] for step in workflow["jobs"]["review"]["steps"] if "run" in step]
+    words = re.findall(r"(?:bash scripts/setup\.sh|dvc \w+|cocktail \w+|cml comment create|apt-get \w+)", "\n".join(commands))
+    tested = {"bash scripts/setup.sh", "dvc pull", "dvc repro", "dvc remote", "cocktail review", "cml comment create",
+              "apt-get update", "apt-get install"}
+    assert set(words) <= tested, set(words) - tested
+    assert "cocktail review origin/main -o review" in "\n".join(commands)
+    assert "cml comment create --publish review/review.md" in "\n".join(commands)

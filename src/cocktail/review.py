@@ -5,6 +5,7 @@ CSV files, the DVCLive curves, all kept with `cache: false`), so the page is wri
 import io
 import json
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from cocktail.errors import CocktailError
 from cocktail.results import COLUMNS
 
 WORKSPACE = "workspace"
+REMOTE = "origin"
 PAGE = "review.md"
 CURVES_DIR = "dvclive/plots/metrics"
 CURVES = ("train/loss", "eval/loss", "eval/si_snri")
@@ -26,21 +28,46 @@ def git(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
 
 
+def local_experiments(name: str, root: Path) -> list[str]:
+    refs = git("for-each-ref", "--format=%(objectname) %(refname)", "refs/exps", cwd=root).stdout.splitlines()
+    return [line.split()[0] for line in refs if line.endswith(f"/{name}")]
+
+
+def pull_experiment(name: str, root: Path) -> None:
+    """A teammate's experiment, fetched from `origin` with its metrics (they live in git; no DVC cache is needed)."""
+    if REMOTE not in git("remote", cwd=root).stdout.split():
+        raise CocktailError(
+            f"'{name}' is neither a git revision nor a DVC experiment here, and there is no git remote '{REMOTE}' to fetch "
+            "it from: `dvc exp show` lists the experiments, `git branch -a` the branches."
+        )
+    if git("ls-remote", "--exit-code", "-q", REMOTE, cwd=root).returncode not in (0, 2):
+        url = git("remote", "get-url", REMOTE, cwd=root).stdout.strip()
+        raise CocktailError(f"git remote '{REMOTE}' ({url}) cannot be reached to fetch experiment '{name}': check the URL and access.")
+    dvc = Path(sys.executable).parent / "dvc"
+    pulled = subprocess.run([str(dvc) if dvc.exists() else "dvc", "exp", "pull", "--no-cache", REMOTE, name], cwd=root,
+                            capture_output=True, text=True)
+    if pulled.returncode:
+        raise CocktailError(
+            f"'{name}' is neither a git revision nor a DVC experiment here or on '{REMOTE}': `dvc exp list {REMOTE}` lists "
+            "the experiments pushed there, `git branch -a` the branches."
+        )
+
+
 def resolve(name: str, root: Path) -> str | None:
-    """The commit of a revision or of a DVC experiment of that name; None for the workspace."""
+    """The commit of a revision or of a DVC experiment of that name (fetched from origin if need be); None for the
+    workspace."""
     if name == WORKSPACE:
         return None
     found = git("rev-parse", "--verify", "--quiet", f"{name}^{{commit}}", cwd=root)
     if found.returncode == 0:
         return found.stdout.strip()
-    refs = git("for-each-ref", "--format=%(objectname) %(refname)", "refs/exps", cwd=root).stdout.split("\n")
-    matches = [line.split()[0] for line in refs if line.endswith(f"/{name}")]
-    if len(matches) == 1:
-        return matches[0]
-    raise CocktailError(
-        f"'{name}' is neither a git revision nor a DVC experiment here{' (several experiments share it)' if matches else ''}: "
-        "`dvc exp show` lists the experiments (`dvc exp pull origin NAME` fetches a teammate's), `git branch -a` the branches."
-    )
+    matches = local_experiments(name, root)
+    if not matches:
+        pull_experiment(name, root)
+        matches = local_experiments(name, root)
+    if len(matches) != 1:
+        raise CocktailError(f"{len(matches)} experiments are named '{name}': name one by its commit (`dvc exp show --sha`).")
+    return matches[0]
 
 
 @dataclass
