@@ -1,7 +1,9 @@
 r"""Proves that our Keras Conv-TasNet, DPRNN, SepFormer and deep-clustering networks are the reference implementations.
 Each reference is built seeded at our `reference` settings (Conv-TasNet also at asteroid's defaults), its weights go
 into our model through one mapping function per model, and both run on the same 4 s of speech-like audio at 8 kHz:
-the largest output difference, relative to the reference output's peak, must be at most 1e-4. Then the parameter
+the largest output difference, relative to the reference output's peak, must be at most 1e-4. The weights are the
+seeded initialisation with every tensor perturbed, so that no norm gain is 1, no bias 0 and no two blocks alike: a
+mapping mistake cannot hide behind an initial value. Then the norms' epsilons, the parameter
 counts with their differences explained (and the arithmetic asserted), our two losses against asteroid's, and the
 seconds of a training step of each framework on the same batch, the two alternating step by step.
 
@@ -9,7 +11,7 @@ References: asteroid 0.7.0 (ConvTasNet, DPRNNTasNet, its losses, and the SingleR
 builds on), SpeechBrain 1.1.2 (Encoder, SBTransformerBlock, Dual_Path_Model and Decoder joined as its wsj0-2mix
 SepFormer recipe joins them). They need PyTorch, which stays out of the project's venv: their declared dependencies
 bring a several-GB CUDA build of it and a torchaudio that cannot load beside the CPU build. They live in
-.venv-reference (git-ignored, about 1 GB), made once from the project root by:
+.venv-reference (git-ignored, 1.2 GB, most of it the CPU build of torch), made once from the project root by:
 
     python3.11 -m venv .venv-reference && .venv-reference/bin/pip install torch==2.13.0 numpy==2.4.6 scipy soundfile \
         requests huggingface_hub packaging hyperpyyaml tqdm && .venv-reference/bin/pip install --no-deps asteroid==0.7.0 \
@@ -19,14 +21,15 @@ bench/reference_export.py runs the references there; this script, in the project
 Usage: python bench/reference_check.py [--steps 3]"""
 
 import argparse
+import itertools
 import json
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import keras
 import numpy as np
@@ -68,6 +71,10 @@ class Mapping:
         self.read.add(key)
         return self.tensors[key]
 
+    def pair(self, key: str, layout: Callable = np.asarray, names: tuple[str, str] = ("weight", "bias")) -> list[np.ndarray]:
+        """A torch module's weight, in Keras's layout, and bias; or, named so, a norm's gain and shift."""
+        return [layout(self[f"{key}.{names[0]}"]), self[f"{key}.{names[1]}"]]
+
     def set(self, layer: layers.Layer, values: list) -> None:
         layer.set_weights(values)
         self.written.update(id(weight) for weight in layer.weights)
@@ -77,6 +84,9 @@ class Mapping:
         assert left == sorted(unused), f"{self.model.name}: reference tensors not mapped: {left}"
         unset = [weight.path for weight in self.model.weights if id(weight) not in self.written]
         assert not unset, f"{self.model.name}: weights the mapping never set: {unset}"
+
+
+GAIN = ("gamma", "beta")  # asteroid's names for a norm's weight and bias
 
 
 def conv(weight: np.ndarray) -> np.ndarray:
@@ -134,13 +144,17 @@ def convtasnet_layers(model: keras.Model) -> dict:
     for skip_tensor in skip_sum.input:
         skip = made_by(skip_tensor)
         second_norm, second_prelu, depthwise, first_norm, first_prelu, hidden = back(skip, 6)
-        blocks.append(dict(hidden=hidden, prelus=(first_prelu, second_prelu), norms=(first_norm, second_norm),
-                           depthwise=depthwise, skip=skip))
-    for previous, block in zip(blocks, blocks[1:]):  # a block's input is the previous block's residual sum
+        blocks.append({
+            "hidden": hidden, "prelus": (first_prelu, second_prelu), "norms": (first_norm, second_norm),
+            "depthwise": depthwise, "skip": skip,
+        })
+    for previous, block in itertools.pairwise(blocks):  # a block's input is the previous block's residual sum
         previous["residual"] = made_by(made_by(block["hidden"].input).input[1])
     bottleneck, first_norm = back(blocks[0]["hidden"], 2)
-    return dict(encoder=made_by(frames), norm=first_norm, bottleneck=bottleneck, blocks=blocks, last_prelu=last_prelu,
-                mask_conv=mask_conv, decoder=decoder.layer)
+    return {
+        "encoder": made_by(frames), "norm": first_norm, "bottleneck": bottleneck, "blocks": blocks, "last_prelu": last_prelu,
+        "mask_conv": mask_conv, "decoder": decoder.layer,
+    }
 
 
 def copy_convtasnet(model: keras.Model, weights: Mapping) -> None:
@@ -164,22 +178,21 @@ def copy_convtasnet(model: keras.Model, weights: Mapping) -> None:
     decoder.filterbank._filters (N, 1, L)           Conv1DTranspose kernel (L, 1, N)        conv"""
     found = convtasnet_layers(model)
     weights.set(found["encoder"], [conv(weights["encoder.filterbank._filters"])])
-    weights.set(found["norm"], [weights["masker.bottleneck.0.gamma"], weights["masker.bottleneck.0.beta"]])
-    weights.set(found["bottleneck"], [conv(weights["masker.bottleneck.1.weight"]), weights["masker.bottleneck.1.bias"]])
+    weights.set(found["norm"], weights.pair("masker.bottleneck.0", names=GAIN))
+    weights.set(found["bottleneck"], weights.pair("masker.bottleneck.1", conv))
     for i, block in enumerate(found["blocks"]):
-        torch_block = f"masker.TCN.{i}."
-        shared = torch_block + "shared_block."
-        weights.set(block["hidden"], [conv(weights[shared + "0.weight"]), weights[shared + "0.bias"]])
+        shared = f"masker.TCN.{i}.shared_block."
+        weights.set(block["hidden"], weights.pair(shared + "0", conv))
         for prelu, index in zip(block["prelus"], (1, 4)):
             weights.set(prelu, slopes(prelu, weights[f"{shared}{index}.weight"]))
         for norm, index in zip(block["norms"], (2, 5)):
-            weights.set(norm, [weights[f"{shared}{index}.gamma"], weights[f"{shared}{index}.beta"]])
-        weights.set(block["depthwise"], [weights[shared + "3.weight"].transpose(2, 0, 1), weights[shared + "3.bias"]])
+            weights.set(norm, weights.pair(f"{shared}{index}", names=GAIN))
+        weights.set(block["depthwise"], weights.pair(shared + "3", lambda weight: weight.transpose(2, 0, 1)))
         if "residual" in block:
-            weights.set(block["residual"], [conv(weights[torch_block + "res_conv.weight"]), weights[torch_block + "res_conv.bias"]])
-        weights.set(block["skip"], [conv(weights[torch_block + "skip_conv.weight"]), weights[torch_block + "skip_conv.bias"]])
+            weights.set(block["residual"], weights.pair(f"masker.TCN.{i}.res_conv", conv))
+        weights.set(block["skip"], weights.pair(f"masker.TCN.{i}.skip_conv", conv))
     weights.set(found["last_prelu"], slopes(found["last_prelu"], weights["masker.mask_net.0.weight"]))
-    weights.set(found["mask_conv"], [conv(weights["masker.mask_net.1.weight"]), weights["masker.mask_net.1.bias"]])
+    weights.set(found["mask_conv"], weights.pair("masker.mask_net.1", conv))
     weights.set(found["decoder"], [conv(weights["decoder.filterbank._filters"])])
     last = f"masker.TCN.{len(found['blocks']) - 1}.res_conv."
     weights.check(unused=(last + "weight", last + "bias"))
@@ -192,23 +205,23 @@ def dual_path_layers(model: keras.Model) -> dict:
 
     convolutions, dense = of(layers.Conv1D), of(layers.Dense)
     by_activation = {layer.activation.__name__: layer for layer in dense if layer.use_bias}
-    return dict(
-        encoder=next(c for c in convolutions if c.kernel_size[0] > 1),
-        bottleneck=next(c for c in convolutions if c.kernel_size[0] == 1),
-        norm=of(GlobalLayerNorm)[0],
-        blocks=of(DualPathBlock),
-        prelu=of(layers.PReLU)[0],
-        split=by_activation["linear"], tanh=by_activation["tanh"], gate=by_activation["sigmoid"],
-        mask=next(layer for layer in dense if not layer.use_bias),
-        decoder=of(layers.TimeDistributed)[0].layer,
-    )
+    return {
+        "encoder": next(c for c in convolutions if c.kernel_size[0] > 1),
+        "bottleneck": next(c for c in convolutions if c.kernel_size[0] == 1),
+        "norm": of(GlobalLayerNorm)[0],
+        "blocks": of(DualPathBlock),
+        "prelu": of(layers.PReLU)[0],
+        "split": by_activation["linear"], "tanh": by_activation["tanh"], "gate": by_activation["sigmoid"],
+        "mask": next(layer for layer in dense if not layer.use_bias),
+        "decoder": of(layers.TimeDistributed)[0].layer,
+    }
 
 
 def copy_dual_path_head(weights: Mapping, found: dict, prelu: str, split: str, tanh: str, gate: str, mask: str) -> None:
     """The head shared by DPRNN and SepFormer: PReLU, 1x1 to a copy per source, tanh output gated by a sigmoid, masks."""
     weights.set(found["prelu"], slopes(found["prelu"], weights[prelu + ".weight"]))
     for role, key in (("split", split), ("tanh", tanh), ("gate", gate)):
-        weights.set(found[role], [pointwise(weights[key + ".weight"]), weights[key + ".bias"]])
+        weights.set(found[role], weights.pair(key, pointwise))
     weights.set(found["mask"], [pointwise(weights[mask + ".weight"])])
 
 
@@ -235,15 +248,15 @@ def copy_dprnn(model: keras.Model, weights: Mapping) -> None:
     decoder.filterbank._filters (N, 1, L)              Conv1DTranspose kernel (L, 1, N)           conv"""
     found = dual_path_layers(model)
     weights.set(found["encoder"], [conv(weights["encoder.filterbank._filters"])])
-    weights.set(found["norm"], [weights["masker.bottleneck.0.gamma"], weights["masker.bottleneck.0.beta"]])
-    weights.set(found["bottleneck"], [conv(weights["masker.bottleneck.1.weight"]), weights["masker.bottleneck.1.bias"]])
+    weights.set(found["norm"], weights.pair("masker.bottleneck.0", names=GAIN))
+    weights.set(found["bottleneck"], weights.pair("masker.bottleneck.1", conv))
     for r, block in enumerate(found["blocks"]):
         for path, sequential, norm in (("intra", block.intra, block.intra_norm), ("inter", block.inter, block.inter_norm)):
             torch_path = f"masker.net.{r}.{path}_"
             rnn, linear = sequential.layers
             set_rnn(weights, rnn, torch_path + "RNN.rnn.", 0)
-            weights.set(linear, [pointwise(weights[torch_path + "linear.weight"]), weights[torch_path + "linear.bias"]])
-            weights.set(norm, [weights[torch_path + "norm.gamma"], weights[torch_path + "norm.beta"]])
+            weights.set(linear, weights.pair(torch_path + "linear", pointwise))
+            weights.set(norm, weights.pair(torch_path + "norm", names=GAIN))
     copy_dual_path_head(
         weights, found, "masker.first_out.0", "masker.first_out.1", "masker.net_out.0", "masker.net_gate.0", "masker.mask_net"
     )
@@ -254,21 +267,22 @@ def copy_dprnn(model: keras.Model, weights: Mapping) -> None:
 def copy_transformer(weights: Mapping, transformer, prefix: str) -> None:
     """SpeechBrain's TransformerEncoder (within SBTransformerBlock) -> our TransformerEncoder; torch's
     MultiheadAttention packs query, key and value as thirds of in_proj, Keras splits each by head."""
+    heads = transformer.attention[0].num_heads
     for j, (attention, feed_forward, attention_norm, feed_forward_norm) in enumerate(zip(
         transformer.attention, transformer.feed_forward, transformer.attention_norms, transformer.feed_forward_norms
     )):
         layer = f"{prefix}layers.{j}."
-        heads = attention.num_heads
-        packed = zip(np.split(weights[layer + "self_att.att.in_proj_weight"], 3), np.split(weights[layer + "self_att.att.in_proj_bias"], 3))
-        for dense, (kernel, bias) in zip((attention.query_dense, attention.key_dense, attention.value_dense), packed):
+        packed = weights.pair(layer + "self_att.att", names=("in_proj_weight", "in_proj_bias"))
+        kernels, biases = (np.split(part, 3) for part in packed)
+        for dense, kernel, bias in zip((attention.query_dense, attention.key_dense, attention.value_dense), kernels, biases):
             weights.set(dense, [kernel.T.reshape(kernel.shape[1], heads, -1), bias.reshape(heads, -1)])
-        out = weights[layer + "self_att.att.out_proj.weight"]
-        weights.set(attention.output_dense, [out.T.reshape(heads, -1, out.shape[0]), weights[layer + "self_att.att.out_proj.bias"]])
+        output = weights.pair(layer + "self_att.att.out_proj", lambda kernel: kernel.T.reshape(heads, -1, len(kernel)))
+        weights.set(attention.output_dense, output)
         for dense, index in zip(feed_forward.layers, (0, 3)):
-            weights.set(dense, [pointwise(weights[f"{layer}pos_ffn.ffn.{index}.weight"]), weights[f"{layer}pos_ffn.ffn.{index}.bias"]])
+            weights.set(dense, weights.pair(f"{layer}pos_ffn.ffn.{index}", pointwise))
         for norm, name in ((attention_norm, "norm1"), (feed_forward_norm, "norm2")):
-            weights.set(norm, [weights[f"{layer}{name}.norm.weight"], weights[f"{layer}{name}.norm.bias"]])
-    weights.set(transformer.final_norm, [weights[prefix + "norm.norm.weight"], weights[prefix + "norm.norm.bias"]])
+            weights.set(norm, weights.pair(f"{layer}{name}.norm"))
+    weights.set(transformer.final_norm, weights.pair(prefix + "norm.norm"))
 
 
 def copy_sepformer(model: keras.Model, weights: Mapping) -> None:
@@ -296,12 +310,12 @@ def copy_sepformer(model: keras.Model, weights: Mapping) -> None:
     decoder.weight (N, 1, L)                               Conv1DTranspose kernel (L, 1, N)          conv"""
     found = dual_path_layers(model)
     weights.set(found["encoder"], [conv(weights["encoder.conv1d.weight"])])
-    weights.set(found["norm"], [weights["masknet.norm.weight"], weights["masknet.norm.bias"]])
+    weights.set(found["norm"], weights.pair("masknet.norm"))
     weights.set(found["bottleneck"], [conv(weights["masknet.conv1d.weight"])])
     for b, block in enumerate(found["blocks"]):
         for path, transformer, norm in (("intra", block.intra, block.intra_norm), ("inter", block.inter, block.inter_norm)):
             copy_transformer(weights, transformer, f"masknet.dual_mdl.{b}.{path}_mdl.mdl.")
-            weights.set(norm, [weights[f"masknet.dual_mdl.{b}.{path}_norm.weight"], weights[f"masknet.dual_mdl.{b}.{path}_norm.bias"]])
+            weights.set(norm, weights.pair(f"masknet.dual_mdl.{b}.{path}_norm"))
     copy_dual_path_head(
         weights, found, "masknet.prelu", "masknet.conv2d", "masknet.output.0", "masknet.output_gate.0", "masknet.end_conv1x1"
     )
@@ -321,7 +335,7 @@ def copy_dpcl(model: keras.Model, weights: Mapping) -> None:
     for k, rnn in enumerate(layer for layer in model.layers if isinstance(layer, layers.Bidirectional)):
         set_rnn(weights, rnn, "rnn.rnn.", k)
     dense = next(layer for layer in model.layers if isinstance(layer, layers.Dense))
-    weights.set(dense, [pointwise(weights["embedding_layer.weight"]), weights["embedding_layer.bias"]])
+    weights.set(dense, weights.pair("embedding_layer", pointwise))
     weights.check()
 
 
@@ -353,7 +367,7 @@ class Check:
     difference: Callable[[dict], tuple[int, str]]  # ours − reference parameters, and why
     input: str = "mixture"
     batch: tuple[str, str] = ("train_mixture", "train_sources")
-    timed: bool = True
+    steps: int = 3  # timed training steps of each framework; 0: not timed
     note: str = ""  # where ours deliberately differs, and how the comparison allows for it
 
     def as_reference(self, output: np.ndarray) -> np.ndarray:
@@ -363,27 +377,35 @@ class Check:
 
 def reference_settings(params: Params) -> dict[str, dict]:
     """Each architecture's `reference` settings over its params.yaml section (for the keys the reference leaves out)."""
-    settings = {name: {**params.section(name), **ARCHITECTURES[name].reference} for name in ("convtasnet", "dprnn", "sepformer", "dpcl")}
+    names = ("convtasnet", "dprnn", "sepformer", "dpcl")
+    settings = {name: {**params.section(name), **ARCHITECTURES[name].reference} for name in names}
     settings["convtasnet_asteroid"] = {**settings["convtasnet"], **ASTEROID_CONVTASNET}
     return settings
 
 
 def checks_at(settings: dict[str, dict]) -> list[Check]:
     padding = (
-        "ours pads \"same\" (an L/4 zeros' shift) where asteroid pads nothing: asteroid runs on the input with L/4 zeros "
-        "each side, its output cut by L/4 each side; asteroid's encoder built with encoder_activation=\"relu\" as ours "
-        "(its default is linear)"
+        'ours pads "same" and asteroid nothing, so asteroid runs on the input with L/4 zeros each side and its output is '
+        "cut by L/4 each side (what ours pads, for a length that is a multiple of L/2); asteroid's encoder is built with "
+        'encoder_activation="relu" as ours (its default is linear)'
     )
     return [
         Check("convtasnet", "convtasnet", settings["convtasnet"], copy_convtasnet, convtasnet_difference, note=padding),
-        Check("convtasnet_asteroid", "convtasnet", settings["convtasnet_asteroid"], copy_convtasnet, convtasnet_difference,
-              timed=False, note="asteroid's default sizes; the same padding and encoder as above"),
-        Check("dprnn", "dprnn", settings["dprnn"], copy_dprnn, lambda s: lstm_bias_difference(s["R"] * (2 + (2 if s["bidirectional"] else 1)), s["H"])),
-        Check("sepformer", "sepformer", settings["sepformer"], copy_sepformer, lambda s: (0, "")),
-        Check("dpcl", "dpcl", settings["dpcl"], copy_dpcl, lambda s: lstm_bias_difference(2 * s["layers"], s["hidden"]),
-              input="log_mag", batch=("train_log_mag", "train_targets"),
-              note="asteroid 0.7.0 ships no ChimeraPP: the reference is its recipe's deep-clustering branch on asteroid's "
-                   "SingleRNN, given our normalised log magnitudes (no take_log); embeddings compared bins major"),
+        Check(
+            "convtasnet_asteroid", "convtasnet", settings["convtasnet_asteroid"], copy_convtasnet, convtasnet_difference,
+            steps=0, note="asteroid's default sizes; the same padding and encoder as above",
+        ),
+        Check(
+            "dprnn", "dprnn", settings["dprnn"], copy_dprnn,
+            lambda s: lstm_bias_difference(s["R"] * (2 + (2 if s["bidirectional"] else 1)), s["H"]),
+        ),
+        Check("sepformer", "sepformer", settings["sepformer"], copy_sepformer, lambda s: (0, ""), steps=2),
+        Check(
+            "dpcl", "dpcl", settings["dpcl"], copy_dpcl, lambda s: lstm_bias_difference(2 * s["layers"], s["hidden"]),
+            input="log_mag", batch=("train_log_mag", "train_targets"),
+            note="asteroid 0.7.0 ships no ChimeraPP: the reference is its recipe's deep-clustering branch on asteroid's "
+            "SingleRNN, given our normalised log magnitudes (no take_log); embeddings compared bins major",
+        ),
     ]
 
 
@@ -425,11 +447,12 @@ def make_inputs(rng: np.random.Generator, params: Params, embedding_dim: int) ->
     estimates += 0.3 * train_sources.std() * rng.standard_normal(estimates.shape)
     embeddings = rng.standard_normal((*train_targets.shape[:3], embedding_dim))
     embeddings /= np.linalg.norm(embeddings, axis=-1, keepdims=True)
-    arrays = dict(
-        mixture=mixture, log_mag=spectral(mixture, sources, params)[0], pit_sources=train_sources, pit_estimates=estimates,
-        dc_targets=train_targets, dc_embeddings=embeddings, train_mixture=train_mixture, train_sources=train_sources,
-        train_log_mag=train_log_mag, train_targets=train_targets,
-    )
+    arrays = {
+        "mixture": mixture, "log_mag": spectral(mixture, sources, params)[0],
+        "pit_sources": train_sources, "pit_estimates": estimates, "dc_targets": train_targets, "dc_embeddings": embeddings,
+        "train_mixture": train_mixture, "train_sources": train_sources,
+        "train_log_mag": train_log_mag, "train_targets": train_targets,
+    }
     return {key: value.astype(np.float32) for key, value in arrays.items()}
 
 
@@ -443,7 +466,8 @@ class Reference:
         np.savez(scratch / "inputs.npz", settings=json.dumps(settings), **inputs)
         self.log_path = scratch / "reference.log"
         self.log = self.log_path.open("w")
-        command = [str(REFERENCE_PYTHON), str(ROOT / "bench" / "reference_export.py"), str(scratch / "inputs.npz"), str(scratch / "outputs.npz")]
+        script = ROOT / "bench" / "reference_export.py"
+        command = [str(REFERENCE_PYTHON), str(script), str(scratch / "inputs.npz"), str(scratch / "outputs.npz")]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
         ready = self.reply()
         if "missing" in ready:
@@ -466,7 +490,7 @@ class Reference:
 
     def weights(self, name: str) -> dict[str, np.ndarray]:
         prefix = f"{name}/weight/"
-        return {key[len(prefix):]: value for key, value in self.exported.items() if key.startswith(prefix)}
+        return {key[len(prefix) :]: value for key, value in self.exported.items() if key.startswith(prefix)}
 
     def close(self) -> None:
         self.process.stdin.close()
@@ -475,9 +499,11 @@ class Reference:
 
 
 def compare_outputs(checks: list[Check], reference: Reference, inputs: dict[str, np.ndarray]) -> dict[str, keras.Model]:
-    """Each of our models with the reference's weights, run on the same input; returns them for the timing."""
-    print(f"Outputs on {inputs['mixture'].shape[1] / RATE:.0f} s at {RATE} Hz (batch 1), each with the reference's weights; "
-          f"max|Δ| relative to the reference output's peak, goal ≤ {OUTPUT_TOLERANCE:g}")
+    """Each of our models with the reference's weights, run on the same input; returns those to time."""
+    print(
+        f"Outputs on {inputs['mixture'].shape[1] / RATE:.0f} s at {RATE} Hz (batch 1), ours with the reference's weights; "
+        f"max|Δ| relative to the reference output's peak, goal ≤ {OUTPUT_TOLERANCE:g}"
+    )
     print(f"{'model':<20} {'max|Δ|/peak':>11} {'met':>4} {'params ours':>12} {'reference':>12} {'ours−ref':>9}")
     models, notes = {}, []
     for check in checks:
@@ -488,75 +514,108 @@ def compare_outputs(checks: list[Check], reference: Reference, inputs: dict[str,
         error = float(np.abs(ours - theirs).max() / np.abs(theirs).max())
         count, reference_count = model.count_params(), int(reference.exported[f"{check.name}/count"])
         explained, why = check.difference(check.settings)
-        assert count - reference_count == explained, f"{check.name}: ours − reference is {count - reference_count:,}, explained {explained:,}"
+        difference = count - reference_count
+        assert difference == explained, f"{check.name}: ours − reference {difference:,}, explained {explained:,}"
         met = "yes" if error <= OUTPUT_TOLERANCE else "NO"
-        print(f"{check.name:<20} {error:>11.1e} {met:>4} {count:>12,} {reference_count:>12,} {count - reference_count:>9,}")
+        print(f"{check.name:<20} {error:>11.1e} {met:>4} {count:>12,} {reference_count:>12,} {difference:>9,}")
         settings = " ".join(f"{key} {check.settings[key]}" for key in ARCHITECTURES[check.architecture].params)
-        notes.append(f"{check.name} ({settings}): " + (f"equal after: {why}" if why else "counts equal"))
+        notes.append(f"{check.name} ({settings}): " + (f"equal after {why}" if why else "counts equal"))
         if check.note:
             notes.append(f"    {check.note}")
-        if check.timed:
+        if check.steps:
             models[check.name] = model
     print("\n".join(notes))
     return models
 
 
-def relative(ours: np.ndarray, theirs: np.ndarray) -> float:
-    return float(np.max(np.abs(ours - theirs) / np.abs(theirs)))
-
-
 def compare_losses(reference: Reference, inputs: dict[str, np.ndarray]) -> None:
     numpy = keras.ops.convert_to_numpy
-    pit = float(np.mean(numpy(negative_si_snr_upit(inputs["pit_sources"], inputs["pit_estimates"]))))
-    embeddings = inputs["dc_embeddings"]
+    pit = np.mean(numpy(negative_si_snr_upit(inputs["pit_sources"], inputs["pit_estimates"])))
     active = inputs["dc_targets"][..., -1].sum(axis=(1, 2))
-    dc = numpy(deep_clustering_loss(inputs["dc_targets"], embeddings)) * active
-    their_dc = reference.exported["loss/dc"]
-    rows = [
-        ("uPIT negative SI-SNR, batch mean", np.array([pit]), reference.exported["loss/pit"].reshape(1)),
-        ("deep clustering × active bins", dc, their_dc),
-    ]
+    dc = numpy(deep_clustering_loss(inputs["dc_targets"], inputs["dc_embeddings"])) * active
+    rows = [("uPIT negative SI-SNR, batch mean", pit, reference.exported["loss/pit"])]
+    for item, (ours, theirs) in enumerate(zip(dc, reference.exported["loss/dc"]), 1):
+        rows.append((f"deep clustering × active bins, item {item}", ours, theirs))
     print(f"\nLosses on the same estimates and references (batch 2 of 2 s), goal ≤ {LOSS_TOLERANCE:g} relative")
-    print(f"{'loss':<34} {'ours':>22} {'asteroid':>22} {'relative Δ':>10} {'met':>4}")
+    print(f"{'loss':<36} {'ours':>12} {'asteroid':>12} {'relative Δ':>10} {'met':>4}")
     for name, ours, theirs in rows:
-        error = relative(ours, theirs)
-        values = [" ".join(f"{v:.5f}" for v in array) for array in (ours, theirs)]
-        print(f"{name:<34} {values[0]:>22} {values[1]:>22} {error:>10.1e} {'yes' if error <= LOSS_TOLERANCE else 'NO':>4}")
-    print("    deep clustering: ours divides ‖VVᵀ−YYᵀ‖² by (active bins)², asteroid's by the active bins "
-          "(src/cocktail/losses.py, asteroid/losses/cluster.py): ours is shown multiplied by the active bins "
-          f"({', '.join(f'{a:,.0f}' for a in active)})")
+        error = float(abs(ours - theirs) / abs(theirs))
+        print(f"{name:<36} {ours:>12.5f} {theirs:>12.5f} {error:>10.1e} {'yes' if error <= LOSS_TOLERANCE else 'NO':>4}")
+    print(
+        "    deep clustering: ours divides ‖VVᵀ−YYᵀ‖² by (active bins)², asteroid's by the active bins (src/cocktail/losses.py, "
+        f"asteroid/losses/cluster.py): ours is shown multiplied by the active bins ({', '.join(f'{a:,.0f}' for a in active)})"
+    )
 
 
-def compare_step_times(checks: list[Check], models: dict[str, keras.Model], reference: Reference,
-                       inputs: dict[str, np.ndarray], steps: int) -> None:
-    """Adam steps on the same batch, ours and the reference's alternating; the first (tracing, warm-up) not counted."""
-    print(f"\nTraining step on this CPU ({reference.versions['threads']} torch threads): Adam, batch 2 of 2 s "
-          f"({inputs['train_mixture'].shape[1]} samples; dpcl {inputs['train_log_mag'].shape[1]} frames), "
-          f"1 warm-up step then {steps} timed, alternating")
-    print(f"{'model':<11} {'TF s/step':>9} {'torch s/step':>12} {'TF/torch':>8} {'first loss TF':>13} {'torch':>9}")
+def global_norm_epsilon() -> float:
+    """Our GlobalLayerNorm's epsilon, measured: on ±a (unit gain, no shift) it gives a / sqrt(a² + epsilon)."""
+    quiet = 1e-4
+    out = float(GlobalLayerNorm()(np.array([[[quiet], [-quiet]]], np.float32))[0, 0, 0])
+    return quiet**2 * (1 / out**2 - 1)
+
+
+def compare_norm_epsilons(models: dict[str, keras.Model], reference: Reference) -> None:
+    """Epsilons too small to move the outputs above, read from both sides (ours: gLN's measured)."""
+    blocks = [layer for layer in models["sepformer"].layers if isinstance(layer, DualPathBlock)]
+    transformers = [transformer for block in blocks for transformer in (block.intra, block.inter)]
+    norms = [norm for t in transformers for norm in (*t.attention_norms, *t.feed_forward_norms, t.final_norm)]
+    rows = [
+        ("gLN (asteroid's GlobLN, SpeechBrain's GroupNorm(1, C))", [global_norm_epsilon()], reference.exported["epsilon/global"]),
+        ("SepFormer's transformer LayerNorms", sorted({norm.epsilon for norm in norms}), reference.exported["epsilon/layer"]),
+    ]
+    print("\nNorm epsilons, too small to move the outputs above")
+    for name, ours, theirs in rows:
+        same = len(ours) == len(theirs) and np.allclose(ours, theirs, rtol=1e-3)
+        listed = [", ".join(f"{epsilon:.0e}" for epsilon in values) for values in (ours, theirs)]
+        print(f"{name:<56} ours {listed[0]:>6}  reference {listed[1]:>6}  {'equal' if same else 'DIFFERENT'}")
+
+
+def cpu_ticks() -> np.ndarray:
+    """The machine's CPU time so far, by kind (user, nice, system, idle, iowait, irq, softirq, steal)."""
+    return np.array(Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9], dtype=np.int64)
+
+
+def compare_step_times(
+    checks: list[Check], models: dict[str, keras.Model], reference: Reference, inputs: dict[str, np.ndarray], steps: int | None
+) -> None:
+    """Adam steps on the same batch, ours and the reference's taking turns; the first of each (tracing) not counted."""
+    print(
+        f"\nTraining step on this CPU ({reference.versions['threads']} torch threads): Adam, batch 2 of 2 s "
+        f"({inputs['train_mixture'].shape[1]} samples; dpcl {inputs['train_log_mag'].shape[1]} frames x {N_BINS} bins), "
+        "1 warm-up step then the median of the timed ones, the frameworks taking turns"
+    )
+    print(f"{'model':<11} {'steps':>5} {'TF s/step':>9} {'torch s/step':>12} {'TF/torch':>8} {'first loss TF':>13} {'torch':>9}")
+    start = cpu_ticks()
     for check in checks:
-        if not check.timed:
+        if not check.steps:
             continue
         model = models[check.name]
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=ARCHITECTURES[check.architecture].loss(check.settings))
         x, y = (inputs[key] for key in check.batch)
+        timed = steps or check.steps
         ours, theirs, first = [], [], None
-        for _ in range(steps + 1):
-            start = time.perf_counter()
+        for _ in range(timed + 1):
+            begin = time.perf_counter()
             loss = float(model.train_on_batch(x, y))
-            ours.append(time.perf_counter() - start)
+            ours.append(time.perf_counter() - begin)
             reply = reference.step(check.name)
             theirs.append(reply["seconds"])
             first = first or (loss, reply["loss"])
-        tf_seconds, torch_seconds = np.mean(ours[1:]), np.mean(theirs[1:])
-        print(f"{check.name:<11} {tf_seconds:>9.3f} {torch_seconds:>12.3f} {tf_seconds / torch_seconds:>7.2f}x "
-              f"{first[0]:>13.4f} {first[1]:>9.4f}")
-    print("    first loss: the same weights on the same batch (dpcl's two differ by the normalisation above)")
+        tf_seconds, torch_seconds = np.median(ours[1:]), np.median(theirs[1:])
+        print(
+            f"{check.name:<11} {timed:>5} {tf_seconds:>9.3f} {torch_seconds:>12.3f} {tf_seconds / torch_seconds:>7.2f}x "
+            f"{first[0]:>13.4f} {first[1]:>9.4f}"
+        )
+    ticks = cpu_ticks() - start
+    print(
+        "    first loss: the same weights on the same batch (dpcl's two differ by the normalisation above); "
+        f"CPU time the host took from this machine meanwhile (steal): {ticks[7] / ticks.sum():.0%}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=3, help="timed training steps per model and framework (default 3)")
+    parser.add_argument("--steps", type=int, help="timed training steps per model and framework (default 3, SepFormer 2)")
     args = parser.parse_args()
     start = time.perf_counter()
     tf.get_logger().setLevel("ERROR")  # predict's retracing warnings: every model is new
@@ -569,6 +628,7 @@ def main() -> None:
         versions = ", ".join(f"{name} {version}" for name, version in reference.versions.items() if name != "threads")
         print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}; {versions}\n")
         models = compare_outputs(checks, reference, inputs)
+        compare_norm_epsilons(models, reference)
         compare_losses(reference, inputs)
         compare_step_times(checks, models, reference, inputs, args.steps)
         reference.close()

@@ -6,6 +6,7 @@ seconds of one training step, so that the two frameworks' steps can alternate.
 Usage: .venv-reference/bin/python bench/reference_export.py INPUTS.npz OUTPUTS.npz"""
 
 import importlib.util
+import inspect
 import json
 import sys
 import time
@@ -23,6 +24,7 @@ try:
     import speechbrain
     import torch
     from asteroid.losses import PITLossWrapper, deep_clustering_loss, pairwise_neg_sisdr
+    from asteroid.masknn.norms import GlobLN
     from asteroid.masknn.recurrent import SingleRNN
     from asteroid.models import ConvTasNet, DPRNNTasNet
     from speechbrain.lobes.models.dual_path import Decoder, Dual_Path_Model, Encoder, SBTransformerBlock
@@ -86,14 +88,13 @@ class DeepClustering(torch.nn.Module):
 
     def __init__(self, s: dict, n_bins: int):
         super().__init__()
-        self.embedding_dim = s["embedding_dim"]
         self.rnn = SingleRNN("lstm", n_bins, s["hidden"], n_layers=s["layers"], dropout=s["dropout"], bidirectional=True)
         self.embedding_layer = torch.nn.Linear(2 * s["hidden"], n_bins * s["embedding_dim"])
 
     def forward(self, log_mag):
         batch, frames, bins = log_mag.shape
         projection = torch.tanh(self.embedding_layer(self.rnn(log_mag)))
-        projection = projection.view(batch, frames, bins, self.embedding_dim).transpose(1, 2).reshape(batch, -1, self.embedding_dim)
+        projection = projection.view(batch, frames, bins, -1).transpose(1, 2).reshape(batch, bins * frames, -1)
         return projection / (torch.norm(projection, p=2, dim=-1, keepdim=True) + 1e-8)
 
 
@@ -115,6 +116,20 @@ def separate(name: str, model: torch.nn.Module, mixture, settings: dict):
         return model(mixture)
     quarter = settings[name]["L"] // 4
     return model(torch.nn.functional.pad(mixture, (quarter, quarter)))[..., quarter:-quarter]
+
+
+def norm_epsilons(models) -> dict[str, np.ndarray]:
+    """The epsilons of the references' norms, too small to show in their outputs: whole-signal ones (asteroid's gLN,
+    which takes it as a default argument, and GroupNorm(1, C)) and SpeechBrain's transformer LayerNorms."""
+    found = {"global": set(), "layer": set()}
+    for module in (module for model in models for module in model.modules()):
+        if isinstance(module, GlobLN):
+            found["global"].add(inspect.signature(module.forward).parameters["EPS"].default)
+        elif isinstance(module, torch.nn.GroupNorm):
+            found["global"].add(module.eps)
+        elif isinstance(module, torch.nn.LayerNorm):
+            found["layer"].add(module.eps)
+    return {f"epsilon/{kind}": np.array(sorted(values)) for kind, values in found.items()}
 
 
 def dc_loss(embeddings, targets):
@@ -148,6 +163,7 @@ def main() -> None:
         results["loss/pit"] = pit(tensor["pit_estimates"], tensor["pit_sources"]).numpy()
         bins_major = tensor["dc_embeddings"].transpose(1, 2).flatten(1, 2)
         results["loss/dc"] = dc_loss(bins_major, tensor["dc_targets"]).numpy()
+    results.update(norm_epsilons(references.values()))
     np.savez(sys.argv[2], **results)
     versions = {"torch": torch.__version__, "asteroid": asteroid.__version__, "SpeechBrain": speechbrain.__version__}
     print(json.dumps({"versions": {**versions, "threads": torch.get_num_threads()}}), flush=True)
