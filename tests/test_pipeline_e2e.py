@@ -175,7 +175,7 @@ def write_params(project: Path, tmp_path: Path, **overrides) -> Path:
 @pytest.mark.parametrize(
     ("stage", "overrides", "expected"),
     [
-        ("train", {"model": "wavenet"}, "Valid names: blstm, blstm_dc, convtasnet, danet, dpcl, ff, lstm, nmf"),
+        ("train", {"model": "wavenet"}, f"Valid names: {', '.join(sorted(ARCHITECTURES))}"),
         ("train", {"danet.mask_activation": "relu", "model": "danet"}, "danet.mask_activation"),
         ("train", {"ff.permutation": "sorted", "model": "ff"}, "ff.permutation"),
         ("evaluate", {"evaluate.n_sources": 3}, "evaluate.n_sources"),
