@@ -27,12 +27,6 @@ def fresh_clone(tmp_path):
     return clone
 
 
-# Known drift, kept visible: train, evaluate and report have not been rerun since code they import changed (the
-# registry and the dual-path models; mixing.py and features.py before that), because the default training takes
-# about 85 minutes on this machine kind today (3.6 s a step through the tf.data pipeline; issue 18). Strict: once a
-# session reruns them and commits dvc.lock, metrics/ and dvclive/, this passes, fails as an unexpected pass, and the
-# marker must go.
-@pytest.mark.xfail(strict=True, reason="train, evaluate and report await a rerun (dvc.lock drift; see the comment above)")
 def test_committed_lock_is_in_step_with_the_code(tmp_path):
     clone = fresh_clone(tmp_path)
     result = run(["dvc", "repro", "--dry", "--allow-missing"], clone, check=False)
