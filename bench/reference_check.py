@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import cocktail  # noqa: F401  (TensorFlow's allocator and log level, set before TensorFlow loads)
 import keras
 import numpy as np
 import tensorflow as tf

@@ -5,6 +5,7 @@ in the same run. Usage: python bench/train_step.py [--steps 5]"""
 import argparse
 import time
 
+import cocktail  # noqa: F401  (TensorFlow's allocator and log level, set before TensorFlow loads)
 import keras
 import numpy as np
 

@@ -3,25 +3,20 @@ from the features stage's shards (or are mixed afresh, `train.dynamic_mixing`) t
 `train.strategy` names."""
 
 import functools
-import os
 
-# TensorFlow's default CPU allocator hands large buffers back to the system after every op, so each step faults them in
-# again page by page; its BFC allocator keeps them. Measured on the default Conv-TasNet through this stage, same data,
-# 2 cores: 3.6 s a step without, 1.3 s with. Set before TensorFlow loads; an explicit setting in the environment wins.
-os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
+import cocktail  # noqa: F401  (TensorFlow's allocator and log level, set before TensorFlow loads)
+import keras
 
-import keras  # noqa: E402
-
-from cocktail.datasets import training_sources  # noqa: E402
-from cocktail.distribute import output_path, training_strategy  # noqa: E402
-from cocktail.features import SpectralSettings  # noqa: E402
-from cocktail.mixing import MixtureSet  # noqa: E402
-from cocktail.models import architecture_section, get_architecture  # noqa: E402
-from cocktail.prepared import load_prepared  # noqa: E402
-from cocktail.separation import Separator  # noqa: E402
-from cocktail.shards import save_json  # noqa: E402
-from cocktail.stage import run_stage  # noqa: E402
-from cocktail.training import TrainConfig, fit, learn_without_gradients, real_time_factor  # noqa: E402
+from cocktail.datasets import training_sources
+from cocktail.distribute import output_path, training_strategy
+from cocktail.features import SpectralSettings
+from cocktail.mixing import MixtureSet
+from cocktail.models import architecture_section, get_architecture
+from cocktail.prepared import load_prepared
+from cocktail.separation import Separator
+from cocktail.shards import save_json
+from cocktail.stage import run_stage
+from cocktail.training import TrainConfig, fit, learn_without_gradients, real_time_factor
 
 PREPARED = "data/prepared"
 FEATURES = "data/features"

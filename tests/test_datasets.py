@@ -1,10 +1,13 @@
 """Training batches read shard by shard, or mixed afresh every epoch, through tf.data."""
 
+import itertools
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from cocktail.datasets import DynamicMixtures, ShardedExamples, as_dataset, pipeline_errors_raised
+from cocktail.datasets import DynamicMixtures, ShardedExamples, as_dataset, in_order_on_threads, pipeline_errors_raised
 from cocktail.errors import CocktailError
 from cocktail.features import FeatureShards, Normaliser, SpectralSettings, write_features
 from cocktail.models.base import embedding_pairs, waveform_pairs
@@ -79,6 +82,29 @@ def test_dynamic_mixing_draws_fresh_mixtures_every_epoch_and_fills_the_epoch(rng
     x, y = waveform_pairs(waves[0], SPECTRAL.normaliser)
     assert x.shape == (4, 1600) and y.shape == (4, 2, 1600)
     np.testing.assert_allclose(y.sum(axis=1), x, atol=1e-5)
+
+
+def test_dynamic_mixing_gives_the_same_batches_on_any_number_of_threads():
+    batches = {}
+    for threads in (1, 3):
+        source = dynamic(np.random.default_rng(0), kind="waveform")
+        source.threads = threads
+        batches[threads] = list(source.batches(2))
+    assert len(batches[1]) == 5
+    for one, three in zip(batches[1], batches[3]):
+        assert set(one) == {"mix_wave", "src_wave"}, "only the examples the model learns from are computed"
+        for key in one:
+            np.testing.assert_array_equal(one[key], three[key])
+
+
+def test_in_order_on_threads_keeps_order_and_stops_on_an_endless_input():
+    def slow_square(i):
+        time.sleep(0.002 * (i % 3))
+        return i * i
+
+    squares = in_order_on_threads(slow_square, itertools.count(), 2)
+    assert list(itertools.islice(squares, 20)) == [i * i for i in range(20)]
+    squares.close()
 
 
 def test_dynamic_mixing_refuses_too_few_training_speakers(rng):

@@ -1,9 +1,12 @@
 """Training batches as tf.data pipelines: read shard by shard from the features stage, or mixed afresh every epoch
 from the prepared training utterances (dynamic mixing). Either way only a few shards or mixtures are in memory."""
 
+import collections
 import contextlib
+import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +14,7 @@ import pandas as pd
 import tensorflow as tf
 
 from cocktail.errors import CocktailError
-from cocktail.features import FeatureShards, SpectralSettings, mixture_examples, stack_examples
+from cocktail.features import FeatureShards, SpectralSettings, spectral_chunks, stack_examples, waveform_segments
 from cocktail.mixing import random_mixtures, source_pools
 from cocktail.params import number_in_range
 from cocktail.prepared import load_mix_list, load_prepared
@@ -90,6 +93,7 @@ class DynamicMixtures:
     steps: int
     seed: int
     shuffle_batches: int = 8  # examples of this many batches are shuffled together, so one mixture's chunks spread
+    threads: int = os.cpu_count() or 1  # mixtures whose examples are computed at once
 
     def __post_init__(self):
         training = self.manifest[self.manifest["split"] == "train"]
@@ -98,22 +102,28 @@ class DynamicMixtures:
         except CocktailError as err:
             raise CocktailError(f"train.dynamic_mixing draws training mixtures itself, and {err}") from err
 
+    def examples(self, mixture: tuple[np.ndarray, np.ndarray, dict]) -> list[dict]:
+        """The examples of one drawn mixture, of the kind the model learns from only."""
+        signal, sources, _ = mixture
+        if self.kind == "waveform":
+            return waveform_segments(signal, sources, self.segment_samples)
+        return spectral_chunks(signal, sources, self.spectral.stft, self.spectral.vad_db, self.chunk_frames)
+
     def batches(self, epoch: int) -> Iterator[dict[str, np.ndarray]]:
-        rng = np.random.default_rng([self.seed, DYNAMIC_MIXING_STREAM, epoch])
+        # Mixtures are drawn a few ahead of the shuffle, so each has its own generator: the batches do not depend on
+        # how many threads there are.
+        draws, shuffles = (np.random.default_rng([self.seed, DYNAMIC_MIXING_STREAM, epoch, part]) for part in (0, 1))
         mixtures = random_mixtures(
             self.audio, self.manifest, "train", sys.maxsize, int(self.mix["n_sources"]), float(self.mix["ratio_db"]),
-            self.mix["length"], self.spectral.sample_rate, rng, self.mix["classes"], skip_silent=True,
+            self.mix["length"], self.spectral.sample_rate, draws, self.mix["classes"], skip_silent=True,
         )
         pool: list[dict] = []
         produced = 0
-        for mixture, sources, _ in mixtures:
-            chunks, segments = mixture_examples(
-                mixture, sources, self.spectral.stft, self.spectral.vad_db, self.chunk_frames, self.segment_samples
-            )
-            pool.extend(segments if self.kind == "waveform" else chunks)
+        for examples in in_order_on_threads(self.examples, mixtures, self.threads):
+            pool.extend(examples)
             if len(pool) < self.shuffle_batches * self.batch_size:
                 continue
-            order = rng.permutation(len(pool))
+            order = shuffles.permutation(len(pool))
             full = len(pool) // self.batch_size * self.batch_size
             for start in range(0, full, self.batch_size):
                 yield stack_examples([pool[i] for i in order[start : start + self.batch_size]])
@@ -121,6 +131,20 @@ class DynamicMixtures:
                 if produced == self.steps:
                     return
             pool = [pool[i] for i in order[full:]]
+
+
+def in_order_on_threads(function: Callable, items: Iterable, threads: int) -> Iterator:
+    """`function` of each item, `threads` at a time, yielded in the items' order, so the result is the serial one.
+    numpy releases the GIL in the STFT and the array copies, so the threads share the cores; only a few items are
+    drawn ahead, so `items` may be endless."""
+    with ThreadPoolExecutor(threads) as executor:
+        pending: collections.deque = collections.deque()
+        for item in items:
+            pending.append(executor.submit(function, item))
+            if len(pending) > 2 * threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def collective_friendly(arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:

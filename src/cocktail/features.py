@@ -112,13 +112,10 @@ KINDS = ("spectral", "waveform")
 INDEX_FILE = "index.json"
 
 
-def mixture_examples(
-    mixture: np.ndarray, sources: np.ndarray, cfg: StftConfig, vad_db: float, chunk_frames: int, segment_samples: int
-) -> tuple[list[dict], list[dict]]:
-    """The spectral chunks and the waveform segments of one mixture: the features stage stores them, dynamic
-    mixing computes them on the fly."""
+def spectral_chunks(mixture: np.ndarray, sources: np.ndarray, cfg: StftConfig, vad_db: float, chunk_frames: int) -> list[dict]:
+    """The spectral examples of one mixture: `chunk_frames`-frame windows of its log magnitude and targets."""
     targets = spectral_targets(mixture, sources, cfg, vad_db)
-    chunks = [
+    return [
         {
             key: fit_window(value, start, chunk_frames, axis=0, fill=SILENT_LOG_MAGNITUDE if key == "log_mag" else 0.0)
             .astype(SPECTRAL_DTYPES[key])
@@ -126,14 +123,25 @@ def mixture_examples(
         }
         for start in window_starts(len(targets["log_mag"]), chunk_frames)
     ]
-    segments = [
+
+
+def waveform_segments(mixture: np.ndarray, sources: np.ndarray, segment_samples: int) -> list[dict]:
+    """The waveform examples of one mixture: `segment_samples`-sample windows of it and of its sources."""
+    return [
         {
-            "mix_wave": fit_window(mixture, start, segment_samples, axis=0).astype(np.float32),
-            "src_wave": fit_window(sources, start, segment_samples, axis=1).astype(np.float32),
+            "mix_wave": fit_window(mixture, start, segment_samples, axis=0).astype(WAVEFORM_DTYPES["mix_wave"]),
+            "src_wave": fit_window(sources, start, segment_samples, axis=1).astype(WAVEFORM_DTYPES["src_wave"]),
         }
         for start in window_starts(len(mixture), segment_samples)
     ]
-    return chunks, segments
+
+
+def mixture_examples(
+    mixture: np.ndarray, sources: np.ndarray, cfg: StftConfig, vad_db: float, chunk_frames: int, segment_samples: int
+) -> tuple[list[dict], list[dict]]:
+    """Both kinds of example of one mixture, as the features stage stores them (dynamic mixing computes only the
+    kind its model learns from)."""
+    return spectral_chunks(mixture, sources, cfg, vad_db, chunk_frames), waveform_segments(mixture, sources, segment_samples)
 
 
 def stack_examples(items: list[dict]) -> dict[str, np.ndarray]:

