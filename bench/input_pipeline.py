@@ -28,7 +28,7 @@ from cocktail.models import architecture_section, get_architecture, registered
 from cocktail.params import Params
 from cocktail.separation import Separator
 
-FEATURES, PREPARED, TRAIN_MIXTURES = "data/features", "data/prepared", "data/mixtures/train"
+FEATURES, PREPARED = "data/features", "data/prepared"
 REFERENCE = {"segment_seconds": 4.0}  # the features keys the papers set otherwise (chunk_frames 100 is already theirs)
 
 
@@ -98,14 +98,12 @@ def pipeline_alone(params: Params, spectral: SpectralSettings, batches: int, scr
     print(f"   {'pairs':<16} {'model':<11} {'settings':<10} {'batch':>5} {'fixed':>8} {'dynamic':>8}")
     features = params.section("features")
     reference_features = f"{scratch}/reference"
-    write_features(
-        (m for i, m in zip(range(300), iter_mixtures(TRAIN_MIXTURES))), reference_features + "/train", spectral.stft,
-        spectral.vad_db, int(features["chunk_frames"]), int(REFERENCE["segment_seconds"] * spectral.sample_rate), 64 << 20,
-    )
-    write_features(
-        (m for i, m in zip(range(20), iter_mixtures("data/mixtures/valid"))), reference_features + "/valid", spectral.stft,
-        spectral.vad_db, int(features["chunk_frames"]), int(REFERENCE["segment_seconds"] * spectral.sample_rate), 64 << 20,
-    )
+    segment = int(REFERENCE["segment_seconds"] * spectral.sample_rate)
+    for split, count in (("train", 300), ("valid", 20)):
+        mixtures = (mixture for _, mixture in zip(range(count), iter_mixtures(f"data/mixtures/{split}")))
+        write_features(
+            mixtures, f"{reference_features}/{split}", spectral.stft, spectral.vad_db, int(features["chunk_frames"]), segment, 64 << 20
+        )
     for pairs_name, name in representatives().items():
         architecture, section = get_architecture(name), dict(params.section(name))
         pairs = lambda batch, a=architecture: a.training_pairs(batch, normaliser=spectral.normaliser)  # noqa: E731
