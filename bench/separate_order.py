@@ -16,7 +16,7 @@ import soundfile as sf
 
 from cocktail.errors import CocktailError
 from cocktail.metrics import best_permutation_si_snr, si_snr_np
-from cocktail.prepared import load_prepared
+from cocktail.prepared_data import load_prepared
 from cocktail.recording import inspect_recording, separate_recording
 from cocktail.separation import load_separator
 

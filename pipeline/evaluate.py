@@ -1,12 +1,17 @@
 """evaluate: separate whole test mixtures with the trained model and score them (BSS Eval v3, SI-SNR)."""
 
+from cocktail.startup import quiet_tensorflow_startup
+
+with quiet_tensorflow_startup():
+    import keras  # noqa: F401  (loaded here, where its start-up lines are held back)
+
 import numpy as np
 
+from cocktail.atomic import save_csv, save_json
 from cocktail.evaluation import (
     evaluation_mixtures, evaluation_separator, fit_source_count, mask_accuracies, separate_all, write_examples,
 )
 from cocktail.scoring import score_all, summarise
-from cocktail.shards import save_csv, save_json
 from cocktail.stage import run_stage
 
 MODEL_DIR = "model"

@@ -4,7 +4,6 @@ written as shards mixture by mixture so memory does not grow with the split."""
 from cocktail.atomic import atomic_dir
 from cocktail.features import RunningMoments, SpectralSettings, write_features
 from cocktail.mixing import iter_mixtures
-from cocktail.params import number_in_range
 from cocktail.shards import megabytes
 from cocktail.stage import run_stage
 from cocktail.stft import StftConfig
@@ -17,8 +16,8 @@ def main(params):
     section = params.section("features")
     cfg = StftConfig.from_params(section)
     sample_rate = int(params["corpus.sample_rate"])
-    segment = int(round(number_in_range(section, "segment_seconds", float, 0.1) * sample_rate))
-    chunk_frames = number_in_range(section, "chunk_frames", int, 1)
+    segment = int(round(section["segment_seconds"] * sample_rate))
+    chunk_frames = section["chunk_frames"]
     shard_bytes = megabytes(section, "shard_megabytes")
     moments = RunningMoments()
     with atomic_dir(OUT) as out:

@@ -4,7 +4,7 @@ as shards while it is drawn, so memory does not grow with the number of mixtures
 
 from cocktail.atomic import atomic_dir
 from cocktail.mixing import mixture_stream, write_mixtures
-from cocktail.prepared import SPLITS, load_mix_list, load_prepared
+from cocktail.prepared_data import SPLITS, load_mix_list, load_prepared
 from cocktail.shards import megabytes
 from cocktail.stage import run_stage
 

@@ -2,10 +2,10 @@
 
 import pandas as pd
 
+from cocktail.atomic import save_csv, save_json
 from cocktail.mixing import MixtureSet
 from cocktail.oracle import check_oracle_masks, oracle_estimates
 from cocktail.scoring import score_all, summarise
-from cocktail.shards import save_csv, save_json
 from cocktail.stage import run_stage
 from cocktail.stft import StftConfig
 

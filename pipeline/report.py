@@ -1,5 +1,10 @@
 """report: a static page (report/index.html) to see and hear what the current model does, beside the oracle."""
 
+from cocktail.startup import quiet_tensorflow_startup
+
+with quiet_tensorflow_startup():
+    import keras  # noqa: F401  (loaded here, where its start-up lines are held back)
+
 from cocktail.evaluation import evaluation_mixtures, evaluation_separator
 from cocktail.report import Scores, write_report
 from cocktail.stage import run_stage

@@ -4,17 +4,19 @@ from the features stage's shards (or are mixed afresh, `train.dynamic_mixing`) t
 
 import functools
 
-import cocktail  # noqa: F401  (TensorFlow's allocator and log level, set before TensorFlow loads)
-import keras
+from cocktail.startup import quiet_tensorflow_startup
 
+with quiet_tensorflow_startup():
+    import keras
+
+from cocktail.atomic import save_json
 from cocktail.datasets import training_sources
 from cocktail.distribute import output_path, training_strategy
 from cocktail.features import SpectralSettings
 from cocktail.mixing import MixtureSet
 from cocktail.models import architecture_section, get_architecture
-from cocktail.prepared import load_prepared
+from cocktail.prepared_data import load_prepared
 from cocktail.separation import Separator
-from cocktail.shards import save_json
 from cocktail.stage import run_stage
 from cocktail.training import TrainConfig, fit, learn_without_gradients, real_time_factor
 

@@ -86,7 +86,8 @@ def project(tmp_path_factory) -> Path:
     shutil.copytree(ROOT / ".dvc" / "plots", repo / ".dvc" / "plots")
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-qm", "tiny project"], repo)
-    run(["dvc", "repro"], repo)
+    first = run(["dvc", "repro"], repo)
+    (repo.parent / "first-repro.log").write_text(first.stdout + first.stderr)
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-qm", "first run"], repo)
     return repo

@@ -15,7 +15,7 @@ from cocktail.datasets import training_sources
 from cocktail.mixing import mixtures_from_params
 from cocktail.params import Params
 from cocktail.prepare import prepare_corpus
-from cocktail.prepared import load_mix_list, load_prepared
+from cocktail.prepared_data import load_mix_list, load_prepared
 
 ROOT = Path(__file__).resolve().parents[1]
 SR = 8000

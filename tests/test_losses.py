@@ -3,7 +3,8 @@ import itertools
 import numpy as np
 from keras import ops
 
-from cocktail.losses import attractors, danet_loss, deep_clustering_loss, mask_mse_fixed, mask_mse_pit, negative_si_snr_upit
+from cocktail.losses import deep_clustering_loss, mask_mse_fixed, mask_mse_pit, negative_si_snr_upit
+from cocktail.models.danet import attractors, danet_loss
 from cocktail.metrics import si_snr_np
 
 

@@ -1,8 +1,12 @@
+import copy
+import re
+from pathlib import Path
+
 import pytest
 
 from cocktail.errors import CocktailError
 from cocktail.models import ARCHITECTURES, architecture_section, get_architecture
-from cocktail.params import Params, number_in_range
+from cocktail.params import Params, Range
 
 
 @pytest.fixture
@@ -78,23 +82,79 @@ def test_architecture_section_names_missing_budget_key():
 
 
 @pytest.mark.parametrize(
-    ("yaml_text", "key", "kind", "low", "high"),
+    ("allowed", "value"),
     [
-        ("n_sources: 0", "n_sources", int, 2, None),
-        ("ratio_db: -3", "ratio_db", float, 0, None),
-        ("hop_length: 300", "hop_length", int, 1, 256),
-        ("hop_length: 1.5", "hop_length", int, 1, 256),
-        ("hop_length: true", "hop_length", int, 0, None),
-        ("hop_length: sixty", "hop_length", int, 1, None),
+        (Range(int, 2), 0),
+        (Range(float, 0), -3),
+        (Range(int, 1, 256), 300),
+        (Range(int, 1, 256), 1.5),
+        (Range(int, 0), True),
+        (Range(int, 1), "sixty"),
+        (Range(float, 0, low_open=True), 0),
+        (Range(float, 0, 1, high_open=True), 1),
+        (Range(int, 2, multiple_of=2), 7),
+        (Range(int, 1), None),
     ],
 )
-def test_numbers_out_of_range_name_their_key(tmp_path, yaml_text, key, kind, low, high):
-    path = tmp_path / "params.yaml"
-    path.write_text(f"section:\n  {yaml_text}\n")
-    with pytest.raises(CocktailError, match=f"params key 'section.{key}' is"):
-        number_in_range(Params.load(path).section("section"), key, kind, low, high)
+def test_numbers_out_of_range_name_their_key(allowed, value):
+    with pytest.raises(CocktailError, match="params key 'section.key' is"):
+        allowed.check("section.key", value)
 
 
-def test_numbers_in_range_come_back_as_their_kind(params_file):
-    section = Params.load(params_file).section("mix")
-    assert number_in_range(section, "ratio_db", float, 0) == 5.0 and isinstance(number_in_range(section, "ratio_db", int, 0, 5), int)
+def test_numbers_in_range_come_back_as_their_kind():
+    assert Range(float, 0).check("k", 5) == 5.0 and isinstance(Range(float, 0).check("k", 5), float)
+    assert isinstance(Range(int, 0, 5).check("k", 5.0), int)
+    assert Range(int, 2, optional=True).check("k", None) is None
+
+
+def numeric_keys(node, prefix=""):
+    """Every dotted key of params.yaml whose default is a number."""
+    for key, value in node.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from numeric_keys(value, f"{dotted}.")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            yield dotted
+
+
+DEFAULTS = Params.load(Path(__file__).parents[1] / "params.yaml")
+# Keys where zero means something; every other numeric key must refuse it.
+ZERO_MEANS_SOMETHING = {
+    "seed", "corpus.valid_speakers", "corpus.test_speakers", "corpus.max_bad_fraction", "mix.ratio_db", "train.max_minutes",
+    "evaluate.examples", "evaluate.meanshift_min_share",
+    *(f"{name}.dropout" for name in ARCHITECTURES if "dropout" in ARCHITECTURES[name].params),
+}
+
+
+def read_checked(params: Params, key: str):
+    """Read a key as the stages do: an architecture's section all at once, any other key where it is used."""
+    section = key.split(".")[0]
+    return architecture_section(params, section) if section in ARCHITECTURES else params[key]
+
+
+def with_value(key: str, value) -> Params:
+    data = copy.deepcopy(DEFAULTS._data)
+    node = data
+    *parents, last = key.split(".")
+    for part in parents:
+        node = node[part]
+    node[last] = value
+    return Params(data, "params.yaml")
+
+
+@pytest.mark.parametrize("key", list(numeric_keys(DEFAULTS._data)))
+def test_every_numeric_key_refuses_zero_negative_and_words(key):
+    read_checked(DEFAULTS, key)
+    for value in (-1, "ten") if key in ZERO_MEANS_SOMETHING else (0, -1, "ten"):
+        with pytest.raises(CocktailError, match=f"params key '{re.escape(key)}' is {re.escape(repr(value))}"):
+            read_checked(with_value(key, value), key)
+    if key in ZERO_MEANS_SOMETHING:
+        read_checked(with_value(key, 0), key)
+
+
+def test_the_numbers_found_broken_by_hand_stop_with_their_key():
+    """The cases that got through before: a zero batch, a zero sample rate, a negative learning rate, a share above 1."""
+    for key, value in [("convtasnet.batch_size", 0), ("corpus.sample_rate", 0), ("convtasnet.learning_rate", -1),
+                       ("corpus.max_bad_fraction", 2)]:
+        with pytest.raises(CocktailError, match=f"'{re.escape(key)}'"):
+            read_checked(with_value(key, value), key)

@@ -17,6 +17,7 @@ import yaml
 from conftest import ROOT, TINY, run, set_key
 
 from cocktail.models import ARCHITECTURES
+from cocktail.startup import STARTUP_CHATTER
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng speaks the embedded corpus")
 
@@ -29,6 +30,13 @@ def test_repro_writes_metrics_and_examples(project):
     assert sorted(p.name for p in (project / "results/examples").iterdir())[0].endswith("mixture.wav")
     assert (project / "dvclive/plots/metrics/eval/si_snri.tsv").is_file()
     assert (project / "report/index.html").is_file()
+
+
+def test_stage_logs_hold_back_tensorflow_start_up_lines(project):
+    log = (project.parent / "first-repro.log").read_text()
+    assert "Running stage 'train'" in log and "epoch 1/" in log
+    chatter = [line for line in log.splitlines() if STARTUP_CHATTER.match(line)]
+    assert not chatter, chatter[:5]
 
 
 def test_report_shows_every_example(project):

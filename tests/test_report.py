@@ -15,19 +15,13 @@ from test_models import SECTIONS, SPECTRAL
 
 from cocktail import figures
 from cocktail.errors import CocktailError
-from cocktail.report import Example, Scores, embedding_projection, implied_masks, metrics_table
+from cocktail.report import Example, Scores, embedding_projection, metrics_table
 from cocktail.separation import Separator
 
 CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
 )
-
-
-def test_implied_masks_share_each_bin(two_sources):
-    masks = implied_masks(two_sources, SPECTRAL.stft)
-    assert masks.shape[0] == 2 and masks.min() >= 0
-    np.testing.assert_allclose(masks.sum(axis=0), 1.0, atol=1e-4)
 
 
 def test_embedding_projection_labels_active_bins_by_dominant_source(two_sources):

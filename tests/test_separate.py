@@ -15,7 +15,8 @@ from test_models import SECTIONS, SPECTRAL
 from cocktail.models import ARCHITECTURES
 
 from cocktail.audio import StreamResampler, audio_blocks, resample
-from cocktail.cli import main, quiet_tensorflow_startup
+from cocktail.cli import main
+from cocktail.startup import quiet_tensorflow_startup
 from cocktail.errors import CocktailError
 from cocktail.features import SpectralSettings
 from cocktail.recording import Chunking, inspect_recording, mixture_gains, separate_chunks, separate_recording

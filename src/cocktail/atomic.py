@@ -2,11 +2,14 @@
 
 import contextlib
 import glob
+import json
 import os
 import re
 import shutil
 import tempfile
 from pathlib import Path
+
+import pandas as pd
 
 
 def _umask_mode(mode: int) -> int:
@@ -58,3 +61,13 @@ def atomic_dir(path: str | Path):
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+def save_json(path: str | Path, data: dict) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def save_csv(path: str | Path, table: pd.DataFrame) -> None:
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")

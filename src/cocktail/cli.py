@@ -1,9 +1,6 @@
 """The `cocktail` command: separate your own recording with a trained model, or review experiments against a base."""
 
 import argparse
-import contextlib
-import os
-import re
 import sys
 import tempfile
 import time
@@ -11,6 +8,7 @@ from pathlib import Path
 
 from cocktail.errors import CocktailError
 from cocktail.models import architecture_names
+from cocktail.startup import quiet_tensorflow_startup
 
 SEPARATE_HELP = """Separate a recording into one WAV per source, written as OUT/<name>_s1.wav, _s2.wav ... at the
 recording's own sample rate. Any length: long files go through the model in overlapping chunks, with the
@@ -21,40 +19,6 @@ REVIEW_HELP = """Write OUT/review.md and its figures: the params that differ, th
 base with their deltas and the oracle masks as the ceiling, the cost (parameters, training time, real-time factor), the
 per-source SDR side by side and the training curves overlaid. Offline: it reads what git holds for each revision (run
 `dvc exp pull origin NAME` first for a teammate's experiment). In CI: `cocktail review origin/main`."""
-
-
-# What TensorFlow's C++ libraries print while they load, whatever TF_CPP_MIN_LOG_LEVEL says: abseil's banner, its
-# info and warning lines (oneDNN, CPU instructions, missing CUDA drivers) and, on a machine without a GPU, the CUDA
-# plug-ins' errors. None of it is about the user's recording.
-STARTUP_CHATTER = re.compile(
-    r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-    r"|[IW]\d{4} \d\d:\d\d:[\d.]+ +\d+ \S+:\d+\] "
-    r"|E\d{4} \d\d:\d\d:[\d.]+ +\d+ \S+:\d+\] .*(cuInit|CUDA|cuDNN|cuFFT|cuBLAS)"
-    r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags"
-)
-
-
-@contextlib.contextmanager
-def quiet_tensorflow_startup():
-    """Holds back what reaches file descriptor 2 (where C++ writes) while TensorFlow loads, then passes on every
-    line that is not start-up chatter; TF_CPP_MIN_LOG_LEVEL=3 silences what TensorFlow logs afterwards (the cuInit
-    error on a machine without a GPU). Only messages are dropped: a GPU, where there is one, is still used."""
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    sys.stderr.flush()
-    with tempfile.TemporaryFile() as held:
-        stderr = os.dup(2)
-        os.dup2(held.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(stderr, 2)
-            os.close(stderr)
-            held.seek(0)
-            for line in held.read().decode(errors="replace").splitlines(keepends=True):
-                if not STARTUP_CHATTER.match(line):
-                    sys.stderr.write(line)
-            sys.stderr.flush()
 
 
 def parser() -> argparse.ArgumentParser:

@@ -16,8 +16,7 @@ import tensorflow as tf
 from cocktail.errors import CocktailError
 from cocktail.features import FeatureShards, SpectralSettings, spectral_chunks, stack_examples, waveform_segments
 from cocktail.mixing import random_mixtures, source_pools
-from cocktail.params import number_in_range
-from cocktail.prepared import load_mix_list, load_prepared
+from cocktail.prepared_data import load_mix_list, load_prepared
 
 # (arrays of one batch as the features stage stores them) -> (network inputs, targets)
 Pairs = Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]
@@ -202,7 +201,7 @@ def training_sources(
                 f"replicas ('{params['model']}.batch_size' = {batch_size}): lower the batch size or raise mix.{split}_mixtures."
             )
     if not dynamic:
-        shuffle_shards = number_in_range(params.section("train"), "shuffle_shards", int, 1)
+        shuffle_shards = params["train.shuffle_shards"]
         train = ShardedExamples(train_shards, kind, batch_size, seed, shuffle=True, shuffle_shards=shuffle_shards, whole_batches=whole)
         return train, valid
     audio, manifest = load_prepared(prepared_dir)

@@ -15,7 +15,7 @@ from cocktail.masks import ideal_binary_mask, mask_accuracy, voice_activity_weig
 from cocktail.mixing import MixtureSet, mixtures_from_params
 from cocktail.models import architecture_section, names_where
 from cocktail.models.base import Separation
-from cocktail.prepared import load_mix_list, load_prepared
+from cocktail.prepared_data import load_mix_list, load_prepared
 from cocktail.separation import check_clustering, check_source_count, load_separator
 from cocktail.stft import stft
 

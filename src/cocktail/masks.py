@@ -2,7 +2,8 @@
 
 import numpy as np
 
-EPS = 1e-8
+from cocktail.constants import EPS
+
 
 
 def ideal_binary_mask(source_mags: np.ndarray) -> np.ndarray:

@@ -6,11 +6,18 @@ import keras
 import numpy as np
 import pandas as pd
 
-EPS = 1e-8
-
+from cocktail.constants import EPS
 
 def source_permutations(n_sources: int) -> list[tuple[int, ...]]:
     return list(itertools.permutations(range(n_sources)))
+
+
+def per_order_means(pair, n_sources: int):
+    """The one search over source orders (the losses' PIT and the scores' best order): pair[..., estimate, reference]
+    -> (..., orders), the mean pairwise value of each order of source_permutations. Numpy or tensors alike."""
+    return keras.ops.stack(
+        [sum(pair[..., perm[r], r] for r in range(n_sources)) / n_sources for perm in source_permutations(n_sources)], axis=-1
+    )
 
 
 def si_snr(estimate, reference):
@@ -32,8 +39,7 @@ def si_snr_np(estimate: np.ndarray, reference: np.ndarray) -> np.ndarray:
 def best_permutation_si_snr(estimates: np.ndarray, references: np.ndarray) -> tuple[tuple[int, ...], np.ndarray]:
     """The estimate order that maximises mean SI-SNR, and the per-source values in that order."""
     pair = si_snr_np(estimates[:, None, :], references[None, :, :])  # [estimate, reference]
-    perms = source_permutations(len(references))
-    best = max(perms, key=lambda p: sum(pair[p[r], r] for r in range(len(references))))
+    best = source_permutations(len(references))[int(np.argmax(keras.ops.convert_to_numpy(per_order_means(pair, len(references)))))]
     return best, np.array([pair[best[r], r] for r in range(len(references))])
 
 

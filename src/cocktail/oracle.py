@@ -3,8 +3,9 @@ model and must not rerun when model code changes."""
 
 import numpy as np
 
+from cocktail.constants import EPS
 from cocktail.errors import CocktailError
-from cocktail.masks import EPS, ideal_binary_mask, ideal_ratio_mask, wiener_like_mask
+from cocktail.masks import ideal_binary_mask, ideal_ratio_mask, wiener_like_mask
 from cocktail.mixing import MixtureSet
 from cocktail.stft import StftConfig, istft, stft
 

@@ -1,5 +1,6 @@
 """Reading params.yaml so that a missing or mistyped key names itself and the file."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -40,7 +41,7 @@ class Params:
                     f"(see the default params.yaml in the repository for its meaning and default)."
                 )
             node = node[part]
-        return node
+        return RANGES[key].check(key, node) if key in RANGES else node
 
     def section(self, key: str) -> dict:
         value = self[key]
@@ -57,6 +58,11 @@ class SectionView(dict):
         self.name = name
         self.source = source
 
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        dotted = f"{self.name}.{key}"
+        return RANGES[dotted].check(dotted, value) if dotted in RANGES else value
+
     def __missing__(self, key):
         raise CocktailError(
             f"params key '{self.name}.{key}' is missing from {self.source}: add it "
@@ -64,13 +70,83 @@ class SectionView(dict):
         )
 
 
-def number_in_range(section: SectionView, key: str, kind: type, low: float, high: float | None = None, why: str = ""):
-    """A numeric key inside its range, or one error naming it: out of range it would end as a traceback deep in a stage."""
-    value = section[key]
-    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-    whole = numeric and (kind is float or float(value).is_integer())
-    if not (whole and value >= low and (high is None or value <= high)):
-        what = "a whole number" if kind is int else "a number"
-        bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise CocktailError(f"params key '{section.name}.{key}' is {value!r}: it must be {what} {bound}{why}.")
-    return kind(value)
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric params key may take. Out of range a number would end as a traceback deep in a stage, or
+    worse, be taken (a negative learning rate trains, uphill): checked where the key is read, one error naming it."""
+
+    kind: type  # int (a whole number) or float
+    low: float
+    high: float | None = None
+    low_open: bool = False  # low itself is excluded (a rate, a norm)
+    high_open: bool = False
+    why: str = ""
+    optional: bool = False  # null is allowed and means "not set"
+    multiple_of: int = 1
+
+    def check(self, key: str, value):
+        if value is None and self.optional:
+            return None
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        whole = numeric and (self.kind is float or float(value).is_integer())
+        above = whole and (value > self.low if self.low_open else value >= self.low)
+        below = self.high is None or (whole and (value < self.high if self.high_open else value <= self.high))
+        if not (whole and above and below and (self.multiple_of == 1 or value % self.multiple_of == 0)):
+            what = "a whole number" if self.kind is int else "a number"
+            if self.multiple_of == 2:
+                what = "an even whole number"
+            elif self.multiple_of > 2:
+                what = f"a whole multiple of {self.multiple_of}"
+            lower = f"above {self.low}" if self.low_open else f"of at least {self.low}"
+            if self.high is None:
+                bound = lower
+            elif not self.low_open and not self.high_open:
+                bound = f"from {self.low} to {self.high}"
+            else:
+                bound = f"{lower} and {'below' if self.high_open else 'at most'} {self.high}"
+            null = " (or null)" if self.optional else ""
+            raise CocktailError(f"params key '{key}' is {value!r}: it must be {what} {bound}{null}{self.why}.")
+        return self.kind(value)
+
+
+WHOLE = Range(int, 1)
+EVEN = Range(int, 2, multiple_of=2, why=": strides and hops of half a window or chunk need an even one")
+SHARD_SIZE = Range(float, 0.001, why=" megabytes per shard")
+
+# Every numeric key outside the architecture sections (those declare their own, models/base.py). A new numeric key
+# goes here too: tests/test_params.py fails for one that accepts zero, a negative number or a word unchecked.
+RANGES = {
+    "seed": Range(int, 0),
+    "corpus.sample_rate": Range(int, 1000, why=" Hz"),
+    "corpus.valid_speakers": Range(int, 0),
+    "corpus.test_speakers": Range(int, 0),
+    "corpus.max_bad_fraction": Range(float, 0, 1, why=": the share of bad files tolerated"),
+    "synthetic.n_voices": Range(int, 3, why=": one voice at least for each of train, valid and test"),
+    "synthetic.sentences_per_voice": WHOLE,
+    "esc50.valid_fold": Range(int, 1, 5, why=": ESC-50 has folds 1 to 5"),
+    "esc50.test_fold": Range(int, 1, 5, why=": ESC-50 has folds 1 to 5"),
+    "mix.n_sources": Range(int, 2, why=": a mixture holds two sources or more"),
+    "mix.ratio_db": Range(float, 0, why=": the source-to-source ratio is drawn from [-ratio_db, ratio_db] dB"),
+    "mix.train_mixtures": Range(int, 1, why=": the train split needs mixtures"),
+    "mix.valid_mixtures": Range(int, 1, why=": the valid split needs mixtures"),
+    "mix.test_mixtures": Range(int, 1, why=": the test split needs mixtures"),
+    "mix.shard_megabytes": SHARD_SIZE,
+    "features.n_fft": Range(int, 16, why=" samples per frame"),
+    "features.hop_length": Range(int, 1, why=" samples"),
+    "features.vad_db": Range(float, 0, low_open=True, why=" dB below the mixture's loudest bin"),
+    "features.chunk_frames": WHOLE,
+    "features.segment_seconds": Range(float, 0.1),
+    "features.shard_megabytes": SHARD_SIZE,
+    "train.clip_norm": Range(float, 0, low_open=True, why=": the largest gradient norm"),
+    "train.lr_patience": WHOLE,
+    "train.stop_patience": WHOLE,
+    "train.valid_mixtures": WHOLE,
+    "train.shuffle_shards": WHOLE,
+    "train.max_minutes": Range(float, 0, why=" of training (0: no limit)"),
+    "evaluate.examples": Range(int, 0),
+    "evaluate.n_sources": Range(int, 2, optional=True, why=": null separates as many sources as the model was trained on"),
+    "evaluate.meanshift_quantile": Range(float, 0, 1, low_open=True),
+    "evaluate.meanshift_min_share": Range(float, 0, 1, high_open=True),
+    "report.examples": WHOLE,
+    "report.scatter_points": Range(int, 10),
+}

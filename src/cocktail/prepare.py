@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from cocktail.atomic import save_csv
 from cocktail.corpora import scan_corpus
 from cocktail.corpora.decode import decode
 from cocktail.errors import CocktailError
-from cocktail.prepared import AUDIO, MANIFEST, MIX_LIST, OFFSETS, SPLITS
-from cocktail.shards import SignalWriter, save_csv
+from cocktail.prepared_data import AUDIO, MANIFEST, MIX_LIST, OFFSETS, SPLITS
+from cocktail.shards import SignalWriter
 
 BAD_FILES = "bad_files.csv"
 MANIFEST_COLUMNS = ["utt_id", "speaker", "gender", "duration", "origin", "text", "split", "split_by"]

@@ -12,9 +12,9 @@ from scipy.optimize import linear_sum_assignment, nnls
 from tqdm import tqdm
 
 from cocktail.audio import StreamResampler, audio_blocks, open_audio, wav_writer
+from cocktail.constants import EPS
 from cocktail.errors import CocktailError
 
-EPS = 1e-8
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from cocktail import figures
 from cocktail.atomic import atomic_dir
 from cocktail.errors import CocktailError
 from cocktail.evaluation import estimate_order, fit_source_count, write_examples
-from cocktail.masks import EPS, ideal_binary_mask, voice_activity_weights
+from cocktail.masks import ideal_binary_mask, ideal_ratio_mask, voice_activity_weights
 from cocktail.mixing import MixtureSet
 from cocktail.results import COLUMNS
 from cocktail.stft import stft
@@ -65,12 +65,6 @@ class Example:
     scores: pd.DataFrame  # one row per reference
 
 
-def implied_masks(estimates: np.ndarray, cfg) -> np.ndarray:
-    """A time-domain model has no masks; each estimate's share of the summed estimate magnitudes shows the same."""
-    magnitudes = np.abs(stft(estimates, cfg))
-    return magnitudes / (magnitudes.sum(axis=0, keepdims=True) + EPS)
-
-
 def separate_examples(separator, mixtures: MixtureSet, n_sources: int, per_source: pd.DataFrame) -> tuple[list[Example], list[np.ndarray]]:
     """The examples, and the estimates in the model's own order (as the evaluate stage scored them)."""
     examples, raw = [], []
@@ -84,7 +78,10 @@ def separate_examples(separator, mixtures: MixtureSet, n_sources: int, per_sourc
                 "run `dvc repro` so evaluate and report see the same model and settings."
             )
         estimates = separation.sources[order]
-        masks = separation.masks[order] if separation.masks is not None else implied_masks(estimates, separator.spectral.stft)
+        if separation.masks is not None:
+            masks = separation.masks[order]
+        else:  # a time-domain model: each estimate's share of the estimates' magnitudes (an IRM) shows the same
+            masks = ideal_ratio_mask(np.abs(stft(estimates, separator.spectral.stft)))
         scores = per_source[per_source["mix_id"] == mix_id].sort_values("source")
         speakers = str(mixtures.table.at[i, "speakers"]).split() if "speakers" in mixtures.table else []
         examples.append(Example(mix_id, speakers, mixture, mixtures.sources[i], estimates, masks, scores))

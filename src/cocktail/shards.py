@@ -2,18 +2,15 @@
 
 Ragged audio is stored concatenated with an offsets array, in NPZ (never pickle)."""
 
-import json
 import struct
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from cocktail.atomic import atomic_path
 from cocktail.errors import CocktailError
-from cocktail.params import number_in_range
 
 
 def save_npz(path: str | Path, **arrays: np.ndarray) -> None:
@@ -88,7 +85,7 @@ def shard_paths(directory: str | Path, stem: str, counts: list[int]) -> list[Pat
 
 def megabytes(section, key: str) -> int:
     """A shard size from params, in bytes."""
-    return int(number_in_range(section, key, float, 0.001, why=" megabytes per shard") * 2**20)
+    return int(float(section[key]) * 2**20)
 
 
 class SignalWriter:
@@ -120,16 +117,6 @@ class SignalWriter:
         self.file.write(self._header(sum(self.lengths)))
         self.file.close()
         return np.concatenate([[0], np.cumsum(self.lengths, dtype=np.int64)]).astype(np.int64)
-
-
-def save_json(path: str | Path, data: dict) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
-def save_csv(path: str | Path, table: pd.DataFrame) -> None:
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6g")
 
 
 def pack(signals: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

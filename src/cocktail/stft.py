@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import librosa
 import numpy as np
 
-from cocktail.params import number_in_range
+from cocktail.params import Range
 
 
 @dataclass(frozen=True)
@@ -19,8 +19,8 @@ class StftConfig:
 
     @classmethod
     def from_params(cls, section: dict) -> "StftConfig":
-        n_fft = number_in_range(section, "n_fft", int, 16, why=" samples per frame")
-        hop = number_in_range(section, "hop_length", int, 1, n_fft, why=f" samples, at most features.n_fft ({n_fft})")
+        n_fft = int(section["n_fft"])
+        hop = Range(int, 1, n_fft, why=f" samples, at most features.n_fft ({n_fft})").check("features.hop_length", section["hop_length"])
         return cls(n_fft=n_fft, hop_length=hop)
 
 

@@ -17,7 +17,6 @@ from cocktail.datasets import as_dataset, pipeline_errors_raised
 from cocktail.distribute import any_worker, float32_outputs, loss_scaled, output_path, set_precision, shard_by_element
 from cocktail.metrics import best_permutation_si_snr, si_snr_np
 from cocktail.mixing import MixtureSet
-from cocktail.params import number_in_range
 from cocktail.separation import Separator
 
 
@@ -47,7 +46,7 @@ class TrainConfig:
             valid_mixtures=int(section["valid_mixtures"]),
             seed=seed,
             precision=str(section["precision"]),
-            max_minutes=number_in_range(section, "max_minutes", float, 0, why=" of training (0: no limit)"),
+            max_minutes=float(section["max_minutes"]),
         )
 
 

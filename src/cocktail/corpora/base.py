@@ -8,7 +8,6 @@ import numpy as np
 from cocktail.errors import CocktailError
 
 AUDIO_SUFFIXES = {".wav", ".flac"}
-SPLIT_NAMES = ("train", "valid", "test")
 
 
 @dataclass

@@ -20,11 +20,11 @@ import soundfile as sf
 from tqdm import tqdm
 
 from cocktail.audio import resample
+from cocktail.constants import PEAK
 from cocktail.corpora import wordlist as w
 from cocktail.corpora.base import Utterance
 from cocktail.errors import CocktailError
 
-PEAK = 0.9
 TRIM_TOP_DB = 40
 
 # espeak-ng's own English accents; the mbrola "mb/..." voices are left out because

@@ -50,10 +50,11 @@ def names_where(test) -> list[str]:
 
 def architecture_section(params, name: str) -> dict:
     """The architecture's own params section, checked for every key it needs before any work starts."""
-    from cocktail.models.base import BUDGET_KEYS
+    from cocktail.models.base import BUDGET
 
     architecture = get_architecture(name)
     section = params.section(name)
-    for key in (*architecture.params, *(BUDGET_KEYS if architecture.trained_by_gradient else ())):
-        section[key]
-    return dict(section)
+    checked = dict(section)
+    for key, allowed in {**architecture.params, **(BUDGET if architecture.trained_by_gradient else {})}.items():
+        checked[key] = allowed.check(f"{name}.{key}", section[key]) if allowed else section[key]
+    return checked

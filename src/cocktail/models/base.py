@@ -8,9 +8,16 @@ import numpy as np
 from cocktail.errors import CocktailError
 from cocktail.features import Normaliser
 from cocktail.losses import mask_mse_fixed, mask_mse_pit
+from cocktail.params import WHOLE, Range
 
 # Every gradient-trained section also holds its own training budget, so sizing one model retrains only it.
-BUDGET_KEYS = ("epochs", "batch_size", "learning_rate")
+BUDGET = {"epochs": WHOLE, "batch_size": WHOLE, "learning_rate": Range(float, 0, 1, low_open=True)}
+DROPOUT = Range(float, 0, 1, high_open=True, why=": the share of units dropped")
+# The declarations the recurrent mask networks share, and the embedding networks (deep clustering, DANet).
+MASK_NETWORK_PARAMS = {"hidden": WHOLE, "layers": WHOLE, "dropout": DROPOUT, "permutation": None}
+MASK_NETWORK_TINY = {"hidden": 8, "layers": 1, "dropout": 0.0, "permutation": "pit"}
+EMBEDDING_NETWORK_PARAMS = {"hidden": WHOLE, "layers": WHOLE, "dropout": DROPOUT, "embedding_dim": WHOLE}
+EMBEDDING_NETWORK_TINY = {"hidden": 8, "layers": 1, "dropout": 0.0, "embedding_dim": 4}
 
 
 @dataclass
@@ -50,7 +57,8 @@ DICTIONARY = Inference("dictionary", time_domain=False, chooses_source_count=Tru
 class Architecture:
     name: str  # also its module's name and the params.yaml section that holds its settings
     inference: Inference
-    params: tuple[str, ...]  # keys its section must hold
+    # Keys its section must hold, each with its Range (None: not a number, checked where it is used).
+    params: dict[str, Range | None]
     # The paper's (or the reference recipe's) settings, one `-S` each away from params.yaml's defaults.
     reference: dict
     # The smallest settings that still build every part of the network: what tests and the tiny pipeline train.

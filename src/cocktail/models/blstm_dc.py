@@ -6,15 +6,15 @@ bin) and the low-rank deep-clustering loss; k-means on the embeddings at inferen
 ("paper") settings: 2 BLSTM layers of 300 per direction, D = 40."""
 
 from cocktail.losses import deep_clustering_loss
-from cocktail.models.base import CLUSTERING, Architecture, embedding_pairs
+from cocktail.models.base import CLUSTERING, EMBEDDING_NETWORK_PARAMS, EMBEDDING_NETWORK_TINY, Architecture, embedding_pairs
 from cocktail.models.dpcl import embedding_network, nearest_centre_masks
 
 ARCHITECTURE = Architecture(
     name="blstm_dc",
     inference=CLUSTERING,
-    params=("hidden", "layers", "dropout", "embedding_dim"),
+    params=EMBEDDING_NETWORK_PARAMS,
     reference={"hidden": 300, "layers": 2, "embedding_dim": 40},
-    tiny={"hidden": 8, "layers": 1, "dropout": 0.0, "embedding_dim": 4},
+    tiny=EMBEDDING_NETWORK_TINY,
     build=lambda section, n_bins, n_sources: embedding_network(section, n_bins, "blstm_dc"),
     loss=lambda section: deep_clustering_loss,
     training_pairs=embedding_pairs,

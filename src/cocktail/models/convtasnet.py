@@ -11,6 +11,7 @@ from keras import layers, ops
 
 from cocktail.losses import negative_si_snr_upit
 from cocktail.models.base import TIME_DOMAIN, Architecture, waveform_pairs
+from cocktail.params import EVEN, WHOLE
 from cocktail.models.layers import GlobalLayerNorm, MatchLength, PadToMultiple
 
 
@@ -51,7 +52,7 @@ def loss(section):
 ARCHITECTURE = Architecture(
     name="convtasnet",
     inference=TIME_DOMAIN,
-    params=("N", "L", "B", "Sc", "H", "P", "X", "R"),
+    params={"N": WHOLE, "L": EVEN, "B": WHOLE, "Sc": WHOLE, "H": WHOLE, "P": WHOLE, "X": WHOLE, "R": WHOLE},
     reference={"N": 256, "L": 20, "B": 256, "Sc": 256, "H": 512, "P": 3, "X": 8, "R": 4},
     tiny={"N": 8, "L": 16, "B": 8, "Sc": 8, "H": 8, "P": 3, "X": 2, "R": 1},
     build=build,

@@ -13,9 +13,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from cocktail.constants import EPS
 from cocktail.errors import CocktailError
-from cocktail.losses import attractor_masks, danet_loss
-from cocktail.models.base import CLUSTERING, Architecture, attractor_pairs
+from cocktail.models.base import CLUSTERING, EMBEDDING_NETWORK_PARAMS, EMBEDDING_NETWORK_TINY, Architecture, attractor_pairs
 from cocktail.models.layers import blstm_stack, per_bin_head
 
 MASK_ACTIVATIONS = ("softmax", "sigmoid")
@@ -25,6 +25,38 @@ def mask_activation(section) -> str:
     if section["mask_activation"] not in MASK_ACTIVATIONS:
         raise CocktailError(f"params key 'danet.mask_activation' is '{section['mask_activation']}': use 'softmax' or 'sigmoid'.")
     return section["mask_activation"]
+
+
+def attractors(embeddings, weights):
+    """DANet's A_c = Σ V·Y_c / Σ Y_c: (batch, bins, D) embeddings, (batch, bins, C) weights -> (batch, C, D)."""
+    totals = ops.expand_dims(ops.sum(weights, axis=1), -1)
+    return ops.matmul(ops.transpose(weights, (0, 2, 1)), embeddings) / ops.maximum(totals, EPS)
+
+
+def attractor_masks(embeddings, centres, activation: str):
+    """M_c = softmax over c (or sigmoid) of A_c·V: (batch, bins, D), (batch, C, D) -> (batch, bins, C)."""
+    logits = ops.matmul(embeddings, ops.transpose(centres, (0, 2, 1)))
+    return ops.softmax(logits, axis=-1) if activation == "softmax" else ops.sigmoid(logits)
+
+
+def danet_loss(activation: str):
+    """Σ_c ‖S_c − X ⊙ M_c‖² / (F·T) with attractors from the ideal mask on active bins.
+
+    `targets` packs IBM (C), voice activity (1), mixture magnitude (1) and source magnitudes (C);
+    the attractors come from the true assignment, so output c is source c: no permutation."""
+
+    def loss(targets, embeddings):
+        batch = ops.shape(embeddings)[0]
+        dim = embeddings.shape[-1]
+        n_sources = (targets.shape[-1] - 2) // 2
+        targets = ops.reshape(ops.cast(targets, embeddings.dtype), (batch, -1, 2 * n_sources + 2))
+        v = ops.reshape(embeddings, (batch, -1, dim))
+        ibm, active = targets[..., :n_sources], targets[..., n_sources : n_sources + 1]
+        mixture, sources = targets[..., n_sources + 1 : n_sources + 2], targets[..., n_sources + 2 :]
+        masks = attractor_masks(v, attractors(v, ibm * active), activation)
+        return ops.mean(ops.sum((sources - mixture * masks) ** 2, axis=-1), axis=1)
+
+    return loss
 
 
 def build(section, n_bins: int, n_sources: int) -> keras.Model:
@@ -44,9 +76,9 @@ def masks_from_centres(embeddings: np.ndarray, centres: np.ndarray, section) -> 
 ARCHITECTURE = Architecture(
     name="danet",
     inference=CLUSTERING,
-    params=("hidden", "layers", "dropout", "embedding_dim", "mask_activation"),
+    params={**EMBEDDING_NETWORK_PARAMS, "mask_activation": None},
     reference={"hidden": 300, "layers": 4, "embedding_dim": 20, "mask_activation": "softmax"},
-    tiny={"hidden": 8, "layers": 1, "dropout": 0.0, "embedding_dim": 4, "mask_activation": "softmax"},
+    tiny={**EMBEDDING_NETWORK_TINY, "mask_activation": "softmax"},
     build=build,
     loss=lambda section: danet_loss(mask_activation(section)),
     training_pairs=attractor_pairs,

@@ -13,7 +13,7 @@ import numpy as np
 from keras import layers
 
 from cocktail.losses import deep_clustering_loss
-from cocktail.models.base import CLUSTERING, Architecture, embedding_pairs
+from cocktail.models.base import CLUSTERING, EMBEDDING_NETWORK_PARAMS, EMBEDDING_NETWORK_TINY, Architecture, embedding_pairs
 from cocktail.models.layers import blstm_stack, per_bin_head
 
 
@@ -35,9 +35,9 @@ def nearest_centre_masks(embeddings: np.ndarray, centres: np.ndarray, section=No
 ARCHITECTURE = Architecture(
     name="dpcl",
     inference=CLUSTERING,
-    params=("hidden", "layers", "dropout", "embedding_dim"),
+    params=EMBEDDING_NETWORK_PARAMS,
     reference={"hidden": 300, "layers": 4, "embedding_dim": 40},
-    tiny={"hidden": 8, "layers": 1, "dropout": 0.0, "embedding_dim": 4},
+    tiny=EMBEDDING_NETWORK_TINY,
     build=lambda section, n_bins, n_sources: embedding_network(section, n_bins, "dpcl"),
     loss=lambda section: deep_clustering_loss,
     training_pairs=embedding_pairs,

@@ -16,8 +16,9 @@ from keras import layers
 from cocktail.errors import CocktailError
 from cocktail.losses import negative_si_snr_upit
 from cocktail.models.base import TIME_DOMAIN, Architecture, waveform_pairs
+from cocktail.params import EVEN, WHOLE
 from cocktail.models.layers import (
-    DualPathBlock, GlobalLayerNorm, Segment, dual_path_masks, even_setting, learned_encoder, masked_decoder,
+    DualPathBlock, GlobalLayerNorm, Segment, dual_path_masks, learned_encoder, masked_decoder,
 )
 
 
@@ -27,7 +28,7 @@ def chunk_rnn(hidden: int, channels: int, bidirectional: bool) -> keras.Sequenti
 
 
 def build(section, n_bins: int, n_sources: int) -> keras.Model:
-    length, chunk = even_setting(section, "dprnn", "L"), even_setting(section, "dprnn", "K")
+    length, chunk = int(section["L"]), int(section["K"])
     n_filters, channels, hidden = int(section["N"]), int(section["B"]), int(section["H"])
     if not isinstance(section["bidirectional"], bool):
         raise CocktailError(f"params key 'dprnn.bidirectional' is {section['bidirectional']!r}: use true or false.")
@@ -44,7 +45,7 @@ def build(section, n_bins: int, n_sources: int) -> keras.Model:
 ARCHITECTURE = Architecture(
     name="dprnn",
     inference=TIME_DOMAIN,
-    params=("N", "L", "B", "H", "K", "R", "bidirectional"),
+    params={"N": WHOLE, "L": EVEN, "B": WHOLE, "H": WHOLE, "K": EVEN, "R": WHOLE, "bidirectional": None},
     reference={"N": 64, "L": 16, "B": 128, "H": 128, "K": 100, "R": 6, "bidirectional": True},
     tiny={"N": 8, "L": 16, "B": 8, "H": 4, "K": 10, "R": 1, "bidirectional": True},
     build=build,

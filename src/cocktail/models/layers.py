@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
+from cocktail.constants import EPS
 from cocktail.errors import CocktailError
 
 
@@ -34,7 +35,7 @@ class GlobalLayerNorm(layers.Layer):
         """Folded into one scale and one shift per example and channel: two passes over the tensor instead of five,
         each way (gLN was 29 % of the default Conv-TasNet's step; this halves it, bench/train_profile.py)."""
         mean, var = ops.moments(x, axes=tuple(range(1, len(x.shape))), keepdims=True)
-        scale = self.gamma * ops.rsqrt(var + 1e-8)
+        scale = self.gamma * ops.rsqrt(var + EPS)
         return x * scale + (self.beta - mean * scale)
 
 
@@ -59,14 +60,6 @@ class MatchLength(layers.Layer):
     def call(self, decoded, reference):
         missing = ops.maximum(ops.shape(reference)[1] - ops.shape(decoded)[2], 0)
         return ops.pad(decoded, [[0, 0], [0, 0], [0, missing]])[:, :, : ops.shape(reference)[1]]
-
-
-def even_setting(section, model: str, key: str) -> int:
-    """Strides and hops of half a window or chunk need an even one."""
-    value = section[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < 2 or value % 2:
-        raise CocktailError(f"params key '{model}.{key}' is {value!r}: it must be an even whole number of at least 2.")
-    return value
 
 
 def learned_encoder(waveform, filters: int, length: int, activation: str | None):

@@ -7,7 +7,7 @@ picks, per chunk, the source order with the lower loss. Causal: it could run onl
 import keras
 from keras import layers
 
-from cocktail.models.base import MASK, Architecture, mask_loss, mask_pairs
+from cocktail.models.base import MASK, MASK_NETWORK_PARAMS, MASK_NETWORK_TINY, Architecture, mask_loss, mask_pairs
 from cocktail.models.layers import per_bin_head
 
 
@@ -23,9 +23,9 @@ def build(section, n_bins: int, n_sources: int) -> keras.Model:
 ARCHITECTURE = Architecture(
     name="lstm",
     inference=MASK,
-    params=("hidden", "layers", "dropout", "permutation"),
+    params=MASK_NETWORK_PARAMS,
     reference={"hidden": 300, "layers": 2, "permutation": "fixed"},
-    tiny={"hidden": 8, "layers": 1, "dropout": 0.0, "permutation": "pit"},
+    tiny=MASK_NETWORK_TINY,
     build=build,
     loss=lambda section: mask_loss(section, "lstm"),
     training_pairs=mask_pairs,

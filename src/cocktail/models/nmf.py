@@ -19,11 +19,12 @@ from sklearn.decomposition import NMF, non_negative_factorization
 from sklearn.exceptions import ConvergenceWarning
 from tqdm import tqdm
 
+from cocktail.constants import EPS
 from cocktail.errors import CocktailError
 from cocktail.features import SpectralSettings
-from cocktail.masks import EPS
 from cocktail.model_dir import model_config, read_config, write_model_dir
 from cocktail.models.base import DICTIONARY, Architecture, Separation
+from cocktail.params import WHOLE
 from cocktail.stft import istft, stft
 
 DICTIONARIES_FILE = "dictionaries.npz"
@@ -113,7 +114,7 @@ def learn(section, spectral: SpectralSettings, audio: list[np.ndarray], manifest
 ARCHITECTURE = Architecture(
     name="nmf",
     inference=DICTIONARY,
-    params=("components", "iterations"),
+    params={"components": WHOLE, "iterations": WHOLE},
     reference={},  # the paper gives no sizes
     tiny={"components": 3, "iterations": 50},
     learn=learn,

@@ -16,14 +16,15 @@ from keras import layers
 
 from cocktail.losses import negative_si_snr_upit
 from cocktail.models.base import TIME_DOMAIN, Architecture, waveform_pairs
+from cocktail.params import EVEN, WHOLE
 from cocktail.models.layers import (
-    DualPathBlock, GlobalLayerNorm, Segment, TransformerEncoder, dual_path_masks, even_setting, learned_encoder,
+    DualPathBlock, GlobalLayerNorm, Segment, TransformerEncoder, dual_path_masks, learned_encoder,
     masked_decoder,
 )
 
 
 def build(section, n_bins: int, n_sources: int) -> keras.Model:
-    length, chunk = even_setting(section, "sepformer", "L"), even_setting(section, "sepformer", "K")
+    length, chunk = int(section["L"]), int(section["K"])
     n_filters, width = int(section["N"]), int(section["d_model"])
     half = chunk // 2
     waveform = keras.Input((None,), name="waveform")
@@ -44,7 +45,9 @@ def build(section, n_bins: int, n_sources: int) -> keras.Model:
 ARCHITECTURE = Architecture(
     name="sepformer",
     inference=TIME_DOMAIN,
-    params=("N", "L", "d_model", "K", "blocks", "layers", "heads", "d_ffn"),
+    params={
+        "N": WHOLE, "L": EVEN, "d_model": WHOLE, "K": EVEN, "blocks": WHOLE, "layers": WHOLE, "heads": WHOLE, "d_ffn": WHOLE,
+    },
     reference={"N": 256, "L": 16, "d_model": 256, "K": 250, "blocks": 2, "layers": 8, "heads": 8, "d_ffn": 1024},
     tiny={"N": 8, "L": 16, "d_model": 8, "K": 10, "blocks": 1, "layers": 1, "heads": 2, "d_ffn": 16},
     build=build,

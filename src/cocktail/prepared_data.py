@@ -1,4 +1,5 @@
-"""Reading what the prepare stage wrote; apart from `prepare` so that later stages do not depend on the readers."""
+"""The prepare stage's folder (data/prepared): its file names, and reading it back. Apart from `prepare` (the writer)
+so that later stages do not depend on the corpus readers."""
 
 from pathlib import Path
 
