@@ -22,11 +22,12 @@ import tensorflow as tf
 import yaml
 
 from cocktail.datasets import as_dataset, training_sources
-from cocktail.features import SpectralSettings, write_features
+from cocktail.features import write_features
 from cocktail.mixing import iter_mixtures
 from cocktail.models import architecture_section, get_architecture, registered
 from cocktail.params import Params
 from cocktail.separation import Separator
+from cocktail.spectral import SpectralSettings
 
 FEATURES, PREPARED = "data/features", "data/prepared"
 REFERENCE = {"segment_seconds": 4.0}  # the features keys the papers set otherwise (chunk_frames 100 is already theirs)

@@ -37,11 +37,12 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from cocktail.features import Normaliser, spectral_targets
+from cocktail.features import spectral_targets
 from cocktail.losses import deep_clustering_loss, negative_si_snr_upit
 from cocktail.models import ARCHITECTURES
 from cocktail.models.layers import DualPathBlock, GlobalLayerNorm
 from cocktail.params import Params
+from cocktail.spectral import Normaliser
 from cocktail.stft import StftConfig
 
 ROOT = Path(__file__).resolve().parent.parent

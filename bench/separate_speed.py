@@ -77,7 +77,7 @@ def random_model(name: str, params_path: Path, directory: Path) -> str:
     """A model of the params.yaml size with random weights, saved as the train stage would save it."""
     import keras
 
-    from cocktail.features import Normaliser, SpectralSettings
+    from cocktail.spectral import Normaliser, SpectralSettings
     from cocktail.models import architecture_section
     from cocktail.params import Params
     from cocktail.separation import Separator

@@ -14,11 +14,11 @@ import numpy as np
 import tensorflow as tf
 
 from cocktail.datasets import as_dataset, training_sources
-from cocktail.features import SpectralSettings
 from cocktail.mixing import MixtureSet
 from cocktail.models import architecture_section, get_architecture
 from cocktail.params import Params
 from cocktail.separation import Separator
+from cocktail.spectral import SpectralSettings
 from cocktail.training import TrainConfig, mean_si_snri, real_time_factor
 
 FEATURES, PREPARED, VALID_MIXTURES = "data/features", "data/prepared", "data/mixtures/valid"

@@ -9,9 +9,9 @@ import cocktail  # noqa: F401  (TensorFlow's allocator and log level, set before
 import keras
 import numpy as np
 
-from cocktail.features import Normaliser
 from cocktail.models import ARCHITECTURES
 from cocktail.params import Params
+from cocktail.spectral import Normaliser
 
 N_BINS, N_SOURCES = 129, 2
 

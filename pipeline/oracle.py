@@ -6,16 +6,17 @@ from cocktail.atomic import save_csv, save_json
 from cocktail.mixing import MixtureSet
 from cocktail.oracle import check_oracle_masks, oracle_estimates
 from cocktail.scoring import score_all, summarise
+from cocktail.spectral import SpectralSettings
 from cocktail.stage import run_stage
-from cocktail.stft import StftConfig
 
 TEST_MIXTURES = "data/mixtures/test"
+SPECTRAL = "data/features/spectral.json"
 METRICS = "metrics/oracle.json"
 PER_SOURCE = "metrics/oracle_per_source.csv"
 
 
 def main(params):
-    cfg = StftConfig.from_params(params.section("features"))
+    cfg = SpectralSettings.load(SPECTRAL).stft  # the STFT the models were given, from where the features stage fixed it
     check_oracle_masks(params["oracle.masks"])
     mixtures = MixtureSet.load(TEST_MIXTURES)
     results, tables = {}, []

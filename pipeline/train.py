@@ -12,11 +12,11 @@ with quiet_tensorflow_startup():
 from cocktail.atomic import save_json
 from cocktail.datasets import training_sources
 from cocktail.distribute import output_path, training_strategy
-from cocktail.features import SpectralSettings
 from cocktail.mixing import MixtureSet
 from cocktail.models import architecture_section, get_architecture
 from cocktail.prepared_data import load_prepared
 from cocktail.separation import Separator
+from cocktail.spectral import SpectralSettings
 from cocktail.stage import run_stage
 from cocktail.training import TrainConfig, fit, learn_without_gradients, real_time_factor
 

@@ -10,8 +10,8 @@ import yaml
 
 from cocktail.corpora import scan_corpus
 from cocktail.corpora.decode import decode, usable_audio
-from cocktail.errors import CocktailError
 from cocktail.datasets import training_sources
+from cocktail.errors import CocktailError
 from cocktail.mixing import mixtures_from_params
 from cocktail.params import Params
 from cocktail.prepare import prepare_corpus

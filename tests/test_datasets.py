@@ -9,8 +9,9 @@ import pytest
 
 from cocktail.datasets import DynamicMixtures, ShardedExamples, as_dataset, in_order_on_threads, pipeline_errors_raised
 from cocktail.errors import CocktailError
-from cocktail.features import FeatureShards, Normaliser, SpectralSettings, write_features
+from cocktail.features import FeatureShards, write_features
 from cocktail.models.base import embedding_pairs, waveform_pairs
+from cocktail.spectral import Normaliser, SpectralSettings
 from cocktail.stft import StftConfig
 
 SR = 8000

@@ -4,8 +4,8 @@ import numpy as np
 from keras import ops
 
 from cocktail.losses import deep_clustering_loss, mask_mse_fixed, mask_mse_pit, negative_si_snr_upit
-from cocktail.models.danet import attractors, danet_loss
 from cocktail.metrics import si_snr_np
+from cocktail.models.danet import attractors, danet_loss
 
 
 def np_(x):

@@ -4,11 +4,12 @@ import pytest
 
 from cocktail.distribute import float32_outputs, loss_scaled, set_precision
 from cocktail.errors import CocktailError
-from cocktail.features import Normaliser, SpectralSettings, mixture_examples, stack_examples
+from cocktail.features import mixture_examples, stack_examples
 from cocktail.models import ARCHITECTURES
 from cocktail.models.dpcl import nearest_centre_masks
 from cocktail.models.nmf import DictionarySeparator
 from cocktail.separation import Separator, kmeans_centres, load_separator, meanshift_centres
+from cocktail.spectral import Normaliser, SpectralSettings
 from cocktail.stft import StftConfig
 
 BUDGET = {"epochs": 1, "batch_size": 2, "learning_rate": 0.001}

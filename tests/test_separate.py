@@ -16,11 +16,11 @@ from cocktail.models import ARCHITECTURES
 
 from cocktail.audio import StreamResampler, audio_blocks, resample
 from cocktail.cli import main
-from cocktail.startup import quiet_tensorflow_startup
 from cocktail.errors import CocktailError
-from cocktail.features import SpectralSettings
 from cocktail.recording import Chunking, inspect_recording, mixture_gains, separate_chunks, separate_recording
 from cocktail.separation import Separator, load_separator
+from cocktail.spectral import SpectralSettings
+from cocktail.startup import quiet_tensorflow_startup
 
 RATE = 8000
 

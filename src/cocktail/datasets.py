@@ -14,9 +14,10 @@ import pandas as pd
 import tensorflow as tf
 
 from cocktail.errors import CocktailError
-from cocktail.features import FeatureShards, SpectralSettings, spectral_chunks, stack_examples, waveform_segments
+from cocktail.features import FeatureShards, spectral_chunks, stack_examples, waveform_segments
 from cocktail.mixing import random_mixtures, source_pools
 from cocktail.prepared_data import load_mix_list, load_prepared
+from cocktail.spectral import SpectralSettings
 
 # (arrays of one batch as the features stage stores them) -> (network inputs, targets)
 Pairs = Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]

@@ -10,13 +10,13 @@ from tqdm import tqdm
 from cocktail.atomic import atomic_dir
 from cocktail.audio import write_wav
 from cocktail.errors import CocktailError
-from cocktail.features import SpectralSettings
 from cocktail.masks import ideal_binary_mask, mask_accuracy, voice_activity_weights
 from cocktail.mixing import MixtureSet, mixtures_from_params
 from cocktail.models import architecture_section, names_where
 from cocktail.models.base import Separation
 from cocktail.prepared_data import load_mix_list, load_prepared
 from cocktail.separation import check_clustering, check_source_count, load_separator
+from cocktail.spectral import SpectralSettings
 from cocktail.stft import stft
 
 

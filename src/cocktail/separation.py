@@ -12,11 +12,11 @@ import tensorflow as tf
 from sklearn.cluster import KMeans, MeanShift, estimate_bandwidth
 
 from cocktail.errors import CocktailError
-from cocktail.features import SpectralSettings
 from cocktail.masks import log_magnitude, voice_activity_weights
 from cocktail.model_dir import model_config, read_config, write_model_dir
 from cocktail.models import get_architecture, names_where
 from cocktail.models.base import Inference, Separation
+from cocktail.spectral import SpectralSettings
 from cocktail.stft import istft, stft
 
 WEIGHTS_FILE = "model.weights.h5"

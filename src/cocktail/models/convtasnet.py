@@ -11,8 +11,8 @@ from keras import layers, ops
 
 from cocktail.losses import negative_si_snr_upit
 from cocktail.models.base import TIME_DOMAIN, Architecture, waveform_pairs
-from cocktail.params import EVEN, WHOLE
 from cocktail.models.layers import GlobalLayerNorm, MatchLength, PadToMultiple
+from cocktail.params import EVEN, WHOLE
 
 
 def separator_block(x, bottleneck: int, hidden: int, skip: int, kernel: int, dilation: int):

@@ -21,10 +21,10 @@ from tqdm import tqdm
 
 from cocktail.constants import EPS
 from cocktail.errors import CocktailError
-from cocktail.features import SpectralSettings
 from cocktail.model_dir import model_config, read_config, write_model_dir
 from cocktail.models.base import DICTIONARY, Architecture, Separation
 from cocktail.params import WHOLE
+from cocktail.spectral import SpectralSettings
 from cocktail.stft import istft, stft
 
 DICTIONARIES_FILE = "dictionaries.npz"
