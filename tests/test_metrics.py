@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -98,3 +101,11 @@ def test_best_permutation_three_sources(rng):
     assert values.shape == (3,)
     np.testing.assert_allclose(values, si_snr_np(estimates[list(perm)], refs))
     assert np.all(values > 30)
+
+
+def test_scoring_never_loads_tensorflow():
+    """The oracle stage and BSS Eval's worker processes score in numpy: no TensorFlow start-up (seconds, and its log
+    lines in every worker) for a computation that needs none."""
+    code = "import sys, cocktail.scoring, cocktail.oracle; print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False" and result.stderr == ""

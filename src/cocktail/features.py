@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from cocktail.atomic import atomic_path, save_json
+from cocktail.atomic import save_json
 from cocktail.errors import CocktailError
 from cocktail.masks import MAGNITUDE_FLOOR, ideal_binary_mask, log_magnitude, voice_activity_weights
 from cocktail.shards import ShardWriter, load_npz, shard_name, shard_paths
+from cocktail.spectral import Normaliser
 from cocktail.stft import StftConfig, stft
 
 

@@ -2,11 +2,20 @@
 
 import itertools
 
-import keras
 import numpy as np
 import pandas as pd
 
 from cocktail.constants import EPS
+
+def array_ops(array):
+    """numpy for numpy arrays, keras.ops for tensors: one formula serves the scores and the training losses, and scoring
+    (the oracle stage, BSS Eval's worker processes) never loads TensorFlow."""
+    if isinstance(array, np.ndarray):
+        return np
+    import keras
+
+    return keras.ops
+
 
 def source_permutations(n_sources: int) -> list[tuple[int, ...]]:
     return list(itertools.permutations(range(n_sources)))
@@ -15,14 +24,14 @@ def source_permutations(n_sources: int) -> list[tuple[int, ...]]:
 def per_order_means(pair, n_sources: int):
     """The one search over source orders (the losses' PIT and the scores' best order): pair[..., estimate, reference]
     -> (..., orders), the mean pairwise value of each order of source_permutations. Numpy or tensors alike."""
-    return keras.ops.stack(
+    return array_ops(pair).stack(
         [sum(pair[..., perm[r], r] for r in range(n_sources)) / n_sources for perm in source_permutations(n_sources)], axis=-1
     )
 
 
 def si_snr(estimate, reference):
     """Scale-invariant SNR in dB over the last axis, on zero-mean signals; numpy or tensors alike."""
-    ops = keras.ops
+    ops = array_ops(estimate)
     estimate = estimate - ops.mean(estimate, axis=-1, keepdims=True)
     reference = reference - ops.mean(reference, axis=-1, keepdims=True)
     scale = ops.sum(estimate * reference, axis=-1, keepdims=True) / (ops.sum(reference**2, axis=-1, keepdims=True) + EPS)
@@ -33,13 +42,13 @@ def si_snr(estimate, reference):
 
 
 def si_snr_np(estimate: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    return np.asarray(keras.ops.convert_to_numpy(si_snr(np.asarray(estimate, np.float64), np.asarray(reference, np.float64))))
+    return si_snr(np.asarray(estimate, np.float64), np.asarray(reference, np.float64))
 
 
 def best_permutation_si_snr(estimates: np.ndarray, references: np.ndarray) -> tuple[tuple[int, ...], np.ndarray]:
     """The estimate order that maximises mean SI-SNR, and the per-source values in that order."""
     pair = si_snr_np(estimates[:, None, :], references[None, :, :])  # [estimate, reference]
-    best = source_permutations(len(references))[int(np.argmax(keras.ops.convert_to_numpy(per_order_means(pair, len(references)))))]
+    best = source_permutations(len(references))[int(np.argmax(per_order_means(pair, len(references))))]
     return best, np.array([pair[best[r], r] for r in range(len(references))])
 
 
