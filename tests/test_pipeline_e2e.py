@@ -205,6 +205,8 @@ def write_params(project: Path, tmp_path: Path, **overrides) -> Path:
         ("mix", {"mix.train_mixtures": 0}, "params key 'mix.train_mixtures' is 0"),
         ("features", {"features.hop_length": 0}, "params key 'features.hop_length' is 0"),
         ("features", {"features.chunk_frames": 0}, "params key 'features.chunk_frames' is 0"),
+        ("prepare", {"corpus.sample_rate": 0}, "params key 'corpus.sample_rate' is 0"),
+        ("train", {"convtasnet.learning_rate": -1, "model": "convtasnet"}, "params key 'convtasnet.learning_rate' is -1"),
         ("train", {"train.strategy": "tpu_pod"}, "train.strategy is 'tpu_pod'"),
         ("train", {"train.precision": "half"}, "train.precision is 'half'"),
         ("train", {"train.dynamic_mixing": "yes"}, "params key 'train.dynamic_mixing' is 'yes'"),
