@@ -23,7 +23,7 @@ import yaml
 
 from cocktail.datasets import as_dataset, training_sources
 from cocktail.features import write_features
-from cocktail.mixing import iter_mixtures
+from cocktail.mixture_set import iter_mixtures
 from cocktail.models import architecture_section, get_architecture, registered
 from cocktail.params import Params
 from cocktail.separation import Separator

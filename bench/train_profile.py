@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from cocktail.datasets import as_dataset, training_sources
-from cocktail.mixing import MixtureSet
+from cocktail.mixture_set import MixtureSet
 from cocktail.models import architecture_section, get_architecture
 from cocktail.params import Params
 from cocktail.separation import Separator

@@ -3,7 +3,7 @@ written as shards mixture by mixture so memory does not grow with the split."""
 
 from cocktail.atomic import atomic_dir
 from cocktail.features import RunningMoments, write_features
-from cocktail.mixing import iter_mixtures
+from cocktail.mixture_set import iter_mixtures
 from cocktail.shards import megabytes
 from cocktail.spectral import SpectralSettings
 from cocktail.stage import run_stage

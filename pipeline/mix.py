@@ -1,9 +1,11 @@
 """mix: draw mixtures of distinct speakers (or of mix.classes) per split at a uniform source-to-source ratio
-(seeded), or build the mixtures the corpus lists itself (wsj0-2mix lists, premixed folders); each split is written
-as shards while it is drawn, so memory does not grow with the number of mixtures."""
+(seeded), heard through simulated rooms and with noise where mix.reverb and mix.noise ask, or build the mixtures
+the corpus lists itself (wsj0-2mix lists, premixed folders); each split is written as shards while it is drawn,
+so memory does not grow with the number of mixtures."""
 
 from cocktail.atomic import atomic_dir
-from cocktail.mixing import mixture_stream, write_mixtures
+from cocktail.mixing import mixture_stream
+from cocktail.mixture_set import write_mixtures
 from cocktail.prepared_data import SPLITS, load_mix_list, load_prepared
 from cocktail.shards import megabytes
 from cocktail.stage import run_stage
@@ -20,8 +22,8 @@ def main(params):
     with atomic_dir(OUT) as out:
         for split in SPLITS:
             stream = mixture_stream(
-                audio, manifest, section, split, int(section["n_sources"]), int(params["corpus.sample_rate"]),
-                int(params["seed"]), mix_list,
+                audio, manifest, section, params.section("noise"), split, int(section["n_sources"]),
+                int(params["corpus.sample_rate"]), int(params["seed"]), mix_list,
             )
             table = write_mixtures(out / split, stream, shard_bytes)
             print(f"{split}: {len(table)} mixtures, {table['duration'].sum() / 60:.1f} min in {table['shard'].nunique()} shard(s)")

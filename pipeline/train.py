@@ -12,7 +12,7 @@ with quiet_tensorflow_startup():
 from cocktail.atomic import save_json
 from cocktail.datasets import training_sources
 from cocktail.distribute import output_path, training_strategy
-from cocktail.mixing import MixtureSet
+from cocktail.mixture_set import MixtureSet
 from cocktail.models import architecture_section, get_architecture
 from cocktail.prepared_data import load_prepared
 from cocktail.separation import Separator

@@ -186,13 +186,13 @@ def test_esc50_categories_are_classes_and_folds_the_split(tmp_path):
     assert list(folds["test"]) == [5] and list(folds["valid"]) == [4] and sorted(folds["train"]) == [1, 2, 3]
     assert {len(a) for a in audio} == {SR // 5}
     params = params_for("esc50", root, mix__classes=["wind", "frog"])
-    mixtures = mixtures_from_params(audio, manifest, params.section("mix"), "train", 2, SR, 0)
+    mixtures = mixtures_from_params(audio, manifest, params.section("mix"), params.section("noise"), "train", 2, SR, 0)
     assert set(mixtures.table["speakers"]) == {"wind frog"}, "the named classes, in source order"
     with pytest.raises(CocktailError, match="mix.classes.*give a list"):
-        mixtures_from_params(audio, manifest, params_for("esc50", root, mix__classes="wind").section("mix"), "train", 2, SR, 0)
+        mixtures_from_params(audio, manifest, params_for("esc50", root, mix__classes="wind").section("mix"), None, "train", 2, SR, 0)
     assert set(manifest["split_by"]) == {"corpus"}, "every ESC-50 split is the corpus's own (its folds)"
     with pytest.raises(CocktailError, match="valid split has 3 speaker") as refusal:
-        mixtures_from_params(audio, manifest, params_for("esc50", root, mix__n_sources=4).section("mix"), "valid", 4, SR, 0)
+        mixtures_from_params(audio, manifest, params_for("esc50", root, mix__n_sources=4).section("mix"), None, "valid", 4, SR, 0)
     assert "corpus.valid_speakers" not in str(refusal.value) and "esc50.valid_fold" in str(refusal.value)
 
 

@@ -5,7 +5,7 @@ import pytest
 from cocktail.errors import CocktailError
 from cocktail.features import FeatureShards, RunningMoments, mixture_examples, stack_examples, window_starts, write_features
 from cocktail.masks import ideal_binary_mask, voice_activity_weights
-from cocktail.mixing import MixtureSet
+from cocktail.mixture_set import MixtureSet
 from cocktail.spectral import Normaliser
 from cocktail.stft import StftConfig, stft
 

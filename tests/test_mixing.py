@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 
 from cocktail.errors import CocktailError
-from cocktail.mixing import MixtureSet, fit_length, listed_mixture_stream, random_mixtures, split_rng, write_mixtures
+from cocktail.mixing import fit_length, listed_mixture_stream, random_mixtures, split_rng
+from cocktail.mixture_set import MixtureSet, write_mixtures
 from cocktail.prepare import assign_speaker_splits, build_manifest
 
 SR = 8000

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from cocktail.errors import CocktailError
 from cocktail.features import FeatureShards, spectral_chunks, stack_examples, waveform_segments
-from cocktail.mixing import random_mixtures, source_pools
+from cocktail.mixing import Acoustics, random_mixtures, source_pools, split_acoustics
 from cocktail.prepared_data import load_mix_list, load_prepared
 from cocktail.spectral import SpectralSettings
 
@@ -94,6 +94,7 @@ class DynamicMixtures:
     seed: int
     shuffle_batches: int = 8  # examples of this many batches are shuffled together, so one mixture's chunks spread
     threads: int = os.cpu_count() or 1  # mixtures whose examples are computed at once
+    acoustics: Acoustics | None = None  # rooms and noise (mix.reverb, mix.noise), drawn once for the whole training
 
     def __post_init__(self):
         training = self.manifest[self.manifest["split"] == "train"]
@@ -112,10 +113,11 @@ class DynamicMixtures:
     def batches(self, epoch: int) -> Iterator[dict[str, np.ndarray]]:
         # Mixtures are drawn a few ahead of the shuffle, so each has its own generator: the batches do not depend on
         # how many threads there are.
-        draws, shuffles = (np.random.default_rng([self.seed, DYNAMIC_MIXING_STREAM, epoch, part]) for part in (0, 1))
+        draws, shuffles, hearing = (np.random.default_rng([self.seed, DYNAMIC_MIXING_STREAM, epoch, part]) for part in (0, 1, 2))
+        acoustics = None if self.acoustics is None else replace(self.acoustics, rng=hearing)
         mixtures = random_mixtures(
             self.audio, self.manifest, "train", sys.maxsize, int(self.mix["n_sources"]), float(self.mix["ratio_db"]),
-            self.mix["length"], self.spectral.sample_rate, draws, self.mix["classes"], skip_silent=True,
+            self.mix["length"], self.spectral.sample_rate, draws, self.mix["classes"], skip_silent=True, acoustics=acoustics,
         )
         pool: list[dict] = []
         produced = 0
@@ -208,9 +210,11 @@ def training_sources(
     audio, manifest = load_prepared(prepared_dir)
     features = params.section("features")
     steps = train_shards.examples(kind) // batch_size if whole else -(-train_shards.examples(kind) // batch_size)
+    mix = params.section("mix")
     train = DynamicMixtures(
-        audio, manifest, params.section("mix"), spectral, int(features["chunk_frames"]),
+        audio, manifest, mix, spectral, int(features["chunk_frames"]),
         int(round(float(features["segment_seconds"]) * spectral.sample_rate)), kind, batch_size, steps, seed,
+        acoustics=split_acoustics(mix, params.section("noise"), "train", int(mix["n_sources"]), spectral.sample_rate, seed),
     )
     return train, valid
 

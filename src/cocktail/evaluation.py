@@ -11,9 +11,11 @@ from cocktail.atomic import atomic_dir
 from cocktail.audio import write_wav
 from cocktail.errors import CocktailError
 from cocktail.masks import ideal_binary_mask, mask_accuracy, voice_activity_weights
-from cocktail.mixing import MixtureSet, mixtures_from_params
+from cocktail.mixing import mixtures_from_params, switch
+from cocktail.mixture_set import MixtureSet
 from cocktail.models import architecture_section, names_where
 from cocktail.models.base import Separation
+from cocktail.params import SectionView
 from cocktail.prepared_data import load_mix_list, load_prepared
 from cocktail.separation import check_clustering, check_source_count, load_separator
 from cocktail.spectral import SpectralSettings
@@ -27,14 +29,29 @@ def separate_all(separator, mixtures: MixtureSet, desc: str, n_sources: int | No
     ]
 
 
+def scored_conditions(params) -> dict:
+    """The mix settings of the test set scored: the mix stage's, with evaluate.noise / evaluate.reverb (when not null)
+    in place of mix.noise / mix.reverb, so that a model is scored on the clean and the noisy-reverberant test set alike."""
+    mix = params.section("mix")
+    conditions = dict(mix)
+    for key in ("noise", "reverb"):
+        asked = params[f"evaluate.{key}"]
+        if asked is not None and not isinstance(asked, bool):
+            raise CocktailError(f"params key 'evaluate.{key}' is {asked!r}: use null (as mixed), true or false.")
+        conditions[key] = switch(mix, key) if asked is None else asked
+    return conditions
+
+
 def evaluation_mixtures(test_path: str, prepared_dir: str, params, n_sources: int) -> MixtureSet:
-    """The mix stage's test set, or, for another number of sources, the same test speakers mixed that way."""
-    if n_sources == int(params["mix.n_sources"]):
+    """The mix stage's test set or, for another number of sources or other test conditions (evaluate.noise,
+    evaluate.reverb), the same test utterances mixed that way."""
+    mix, conditions = params.section("mix"), scored_conditions(params)
+    if n_sources == int(mix["n_sources"]) and all(conditions[k] == mix[k] for k in ("noise", "reverb")):
         return MixtureSet.load(test_path)
     audio, manifest = load_prepared(prepared_dir)
     return mixtures_from_params(
-        audio, manifest, params.section("mix"), "test", n_sources, int(params["corpus.sample_rate"]), int(params["seed"]),
-        load_mix_list(prepared_dir),
+        audio, manifest, SectionView(conditions, "mix", params.source), params.section("noise"), "test", n_sources,
+        int(params["corpus.sample_rate"]), int(params["seed"]), load_mix_list(prepared_dir),
     )
 
 

@@ -16,7 +16,7 @@ from cocktail.atomic import save_csv
 from cocktail.corpora import scan_corpus
 from cocktail.corpora.decode import decode
 from cocktail.errors import CocktailError
-from cocktail.prepared_data import AUDIO, MANIFEST, MIX_LIST, OFFSETS, SPLITS
+from cocktail.prepared_data import AUDIO, MANIFEST, MIX_LIST, MIXED, OFFSETS, ROLE, SOURCE, SPLITS, source_rows
 from cocktail.shards import SignalWriter
 
 BAD_FILES = "bad_files.csv"
@@ -63,7 +63,8 @@ def assign_utterance_splits(manifest: pd.DataFrame, n_valid: int, n_test: int, s
 def build_manifest(records: list[dict], speaker_set: str, n_valid: int, n_test: int, seed: int) -> pd.DataFrame:
     """One row per utterance. A split the corpus defines itself (TIMIT's TEST, ESC-50's folds) is kept;
     the utterances it leaves open ("") are divided by corpus.speaker_set into the splits it does not define.
-    `split_by` says which ("corpus" or "speakers"), so later advice names the setting that really decides."""
+    `split_by` says which ("corpus" or "speakers"), so later advice names the setting that really decides. Records with
+    a `role` other than a source (a premixed task's noise) add the ROLE column; other corpora's manifests stay as they were."""
     manifest = pd.DataFrame(records, columns=MANIFEST_COLUMNS[1:-1])
     manifest.insert(0, "utt_id", [f"u{i:06d}" for i in range(len(manifest))])
     manifest["split"] = manifest["split"].fillna("")
@@ -83,6 +84,9 @@ def build_manifest(records: list[dict], speaker_set: str, n_valid: int, n_test: 
             manifest.loc[undecided, "split"] = rows["speaker"].map(assign_speaker_splits(speakers, n_valid, n_test, seed))
         else:
             manifest.loc[undecided, "split"] = assign_utterance_splits(rows, n_valid, n_test, seed)
+    roles = [record.get(ROLE, SOURCE) for record in records]
+    if any(role != SOURCE for role in roles):
+        manifest[ROLE] = roles
     return manifest
 
 
@@ -101,7 +105,8 @@ def recordings(params) -> tuple[int, Iterator[tuple[dict, np.ndarray | None, str
         return len(utterances), stream, None
     corpus = scan_corpus(params)
     stream = (
-        ({"speaker": f.speaker, "gender": f.gender, "origin": f.origin, "text": "", "split": f.split}, audio, reason)
+        ({"speaker": f.speaker, "gender": f.gender, "origin": f.origin, "text": "", "split": f.split, ROLE: f.role},
+         audio, reason)
         for f, audio, reason in decode(corpus.files, sample_rate)
     )
     return len(corpus.files), stream, corpus.mix_list
@@ -123,11 +128,14 @@ def check_bad_share(n_usable: int, bad: list[dict], max_bad_fraction: float) -> 
 
 
 def mix_list_table(mix_list: list[dict], manifest: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """The corpus's own mixtures by utt_id; those with an unusable source are dropped (and counted)."""
+    """The corpus's own mixtures by utt_id; those with an unusable recording are dropped (and counted). Where a
+    mixture is not the sum of its targets (a premixed task's noise or reverberation), MIXED names the recordings whose
+    sum it is; the column is only written for such corpora."""
     utt_of = dict(zip(manifest["origin"], manifest["utt_id"]))
     rows, dropped = [], 0
     for mixture in mix_list:
-        if not all(o in utt_of for o in mixture["origins"]):
+        mixed = mixture.get("mixed_origins") or []
+        if not all(o in utt_of for o in [*mixture["origins"], *mixed]):
             dropped += 1
             continue
         snrs = mixture["snr_db"]
@@ -136,9 +144,13 @@ def mix_list_table(mix_list: list[dict], manifest: pd.DataFrame) -> tuple[pd.Dat
                 "split": mixture["split"], "mix_id": mixture["mix_id"],
                 "utt_ids": " ".join(utt_of[o] for o in mixture["origins"]),
                 "snr_db": "" if snrs is None else " ".join(f"{s:g}" for s in snrs),
+                MIXED: " ".join(utt_of[o] for o in mixed),
             }
         )
-    return pd.DataFrame(rows, columns=["split", "mix_id", "utt_ids", "snr_db"]), dropped
+    columns = ["split", "mix_id", "utt_ids", "snr_db"]
+    if any(m.get("mixed_origins") for m in mix_list):
+        columns.append(MIXED)
+    return pd.DataFrame(rows, columns=columns), dropped
 
 
 def prepare_corpus(params, out_dir: str | Path, shown_dir: str | Path | None = None) -> pd.DataFrame:
@@ -180,6 +192,13 @@ def prepare_corpus(params, out_dir: str | Path, shown_dir: str | Path | None = N
 
 
 def summary(manifest: pd.DataFrame) -> str:
+    """Speakers, utterances and minutes per split; a premixed task's noise and reverberant copies are counted apart."""
+    others = manifest[~source_rows(manifest)]
+    manifest = manifest[source_rows(manifest)]
     rows = manifest.groupby("split").agg(speakers=("speaker", "nunique"), utterances=("utt_id", "size"), minutes=("duration", "sum"))
     rows["minutes"] = (rows["minutes"] / 60).round(1)
-    return rows.reindex([s for s in SPLITS if s in rows.index]).to_string()
+    table = rows.reindex([s for s in SPLITS if s in rows.index]).to_string()
+    if others.empty:
+        return table
+    counts = ", ".join(f"{n} {role}" for role, n in others[ROLE].value_counts(sort=False).sort_index().items())
+    return f"{table}\nmixed in, never targets (premixed.task): {counts} recording(s)"

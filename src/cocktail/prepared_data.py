@@ -10,6 +10,11 @@ from cocktail.errors import CocktailError
 
 SPLITS = ("train", "valid", "test")
 AUDIO, OFFSETS, MANIFEST, MIX_LIST = "audio.npy", "offsets.npy", "manifest.csv", "mix_list.csv"
+# A premixed task whose mixtures hold more than their targets (premixed.task: noise, reverberant copies) adds a `role`
+# column to the manifest: "source" for a speaker's utterance, else what the recording is. Without it every row is a
+# source (every other corpus). The mix list then names, in MIXED, the recordings whose sum is each mixture.
+ROLE, SOURCE, MIXED = "role", "source", "mixed_utt_ids"
+NOISE, REVERBERANT = "noise", "reverberant"  # the roles of recordings that are mixed in but are no target
 
 
 def load_prepared(directory: str | Path) -> tuple[list[np.ndarray], pd.DataFrame]:
@@ -21,8 +26,16 @@ def load_prepared(directory: str | Path) -> tuple[list[np.ndarray], pd.DataFrame
     audio = np.load(directory / AUDIO, mmap_mode="r")
     offsets = np.load(directory / OFFSETS)
     signals = [np.asarray(audio[offsets[i] : offsets[i + 1]]) for i in range(len(offsets) - 1)]
-    text_columns = {c: str for c in ("utt_id", "speaker", "gender", "origin", "text", "split", "split_by")}
+    text_columns = {c: str for c in ("utt_id", "speaker", "gender", "origin", "text", "split", "split_by", ROLE)}
     return signals, pd.read_csv(directory / MANIFEST, keep_default_na=False, dtype=text_columns)
+
+
+def source_rows(manifest: pd.DataFrame) -> pd.Series:
+    """Which rows are speakers' (or sound classes') recordings, as opposed to a premixed task's noise or reverberant
+    copies, which are only ever mixed in: what anything that pools utterances by speaker must keep to."""
+    if ROLE not in manifest:
+        return pd.Series(True, index=manifest.index)
+    return manifest[ROLE] == SOURCE
 
 
 def load_mix_list(directory: str | Path) -> pd.DataFrame | None:

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from cocktail.datasets import as_dataset, pipeline_errors_raised
 from cocktail.distribute import any_worker, float32_outputs, loss_scaled, output_path, set_precision, shard_by_element
 from cocktail.metrics import best_permutation_si_snr, si_snr_np
-from cocktail.mixing import MixtureSet
+from cocktail.mixture_set import MixtureSet
 from cocktail.separation import Separator
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from cocktail.errors import CocktailError
+from cocktail.prepared_data import SOURCE
 
 AUDIO_SUFFIXES = {".wav", ".flac"}
 
@@ -28,6 +29,7 @@ class AudioFile:
     gender: str = ""
     split: str = ""
     origin: str = ""  # path relative to corpus.root, recorded in the manifest
+    role: str = SOURCE  # prepared_data.ROLE: "source" (a speaker's utterance), or a premixed task's "noise" or "reverberant"
 
 
 @dataclass
@@ -35,11 +37,13 @@ class Corpus:
     """A scanned corpus: its files, and the mixtures its own lists define (wsj0-2mix, premixed), if any."""
 
     files: list[AudioFile]
-    mix_list: list[dict] | None = None  # {"split", "mix_id", "origins": [...], "snr_db": [...] or None}
+    # {"split", "mix_id", "origins": [...] (the targets), "snr_db": [...] or None, and optionally "mixed_origins": [...],
+    # the recordings whose sum is the mixture where that is not the targets' sum (premixed.task: noise, reverberation)}
+    mix_list: list[dict] | None = None
 
 
-def audio_file(root: Path, path: Path, speaker: str, gender: str = "", split: str = "") -> AudioFile:
-    return AudioFile(path, speaker, gender, split, path.relative_to(root).as_posix())
+def audio_file(root: Path, path: Path, speaker: str, gender: str = "", split: str = "", role: str = SOURCE) -> AudioFile:
+    return AudioFile(path, speaker, gender, split, path.relative_to(root).as_posix(), role)
 
 
 def describe(folder: Path, limit: int = 8) -> str:

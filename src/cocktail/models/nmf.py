@@ -24,6 +24,7 @@ from cocktail.errors import CocktailError
 from cocktail.model_dir import model_config, read_config, write_model_dir
 from cocktail.models.base import DICTIONARY, Architecture, Separation
 from cocktail.params import WHOLE
+from cocktail.prepared_data import source_rows
 from cocktail.spectral import SpectralSettings
 from cocktail.stft import istft, stft
 
@@ -94,7 +95,7 @@ class DictionarySeparator:
 def learn(section, spectral: SpectralSettings, audio: list[np.ndarray], manifest: pd.DataFrame, n_sources: int, seed: int) -> DictionarySeparator:
     """One leave-one-out dictionary per utterance of every valid and test speaker, on every core."""
     manifest = manifest.reset_index(drop=True)
-    held_out = manifest[manifest["split"] != "train"]
+    held_out = manifest[(manifest["split"] != "train") & source_rows(manifest)]  # no premixed task's noise or reverberant copy
     spectra = {i: np.abs(stft(audio[i], spectral.stft)) for i in held_out.index}
     jobs = []
     for speaker, rows in held_out.groupby("speaker", sort=True):
