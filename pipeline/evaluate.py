@@ -1,4 +1,4 @@
-"""evaluate: separate whole test mixtures with the trained model and score them (BSS Eval v3, SI-SNR)."""
+"""evaluate: separate whole test mixtures with the trained model and score them (BSS Eval v3, SI-SNR, PESQ, STOI, ESTOI)."""
 
 from cocktail.startup import quiet_tensorflow_startup
 
@@ -29,7 +29,7 @@ def main(params):
     found = separate_all(separator, mixtures, f"separating ({name}, {n_sources} sources)", n_sources)
     separations = [fit_source_count(s, m, n_sources) for s, m in zip(found, mixtures.mixtures)]
     estimates = [s.sources for s in separations]
-    per_source = score_all(mixtures, estimates, "scoring")
+    per_source = score_all(mixtures, estimates, separator.spectral.sample_rate, "scoring")
     extra = {"model": name, "test_mixtures": len(mixtures), "n_sources": n_sources, "clustering": clustering}
     if clustering == "meanshift":
         extra["source_count_accuracy"] = float(np.mean([len(s.sources) == n_sources for s in found]))
@@ -39,7 +39,7 @@ def main(params):
     save_csv(PER_SOURCE, per_source)
     write_examples(EXAMPLES, mixtures, estimates, per_source, int(params["evaluate.examples"]), separator.spectral.sample_rate)
     save_json(METRICS, metrics)
-    print({k: metrics[k] for k in ("gnsdr", "gsir", "gsar", "sdri", "si_snri")})
+    print({k: metrics[k] for k in ("gnsdr", "gsir", "gsar", "sdri", "si_snri", "pesq_i", "stoi_i", "estoi_i", "pesq_unscored")})
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedPr
 def project(tmp_path_factory) -> Path:
     """A copy of the project with tiny params, committed in a fresh git repository, after one `dvc repro`."""
     repo = tmp_path_factory.mktemp("project")
-    for name in ("dvc.yaml", "pipeline", "src", "data/synthetic"):
+    for name in ("dvc.yaml", "pipeline", "src", "data/synthetic", "data/noise"):
         source = ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, repo / name)
     params = yaml.safe_load((ROOT / "params.yaml").read_text())

@@ -92,7 +92,7 @@ def test_architecture_section_names_missing_budget_key():
         (Range(int, 1), "sixty"),
         (Range(float, 0, low_open=True), 0),
         (Range(float, 0, 1, high_open=True), 1),
-        (Range(int, 2, multiple_of=2), 7),
+        (Range(int, 2, even=True), 7),
         (Range(int, 1), None),
     ],
 )

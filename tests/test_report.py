@@ -39,6 +39,16 @@ def test_metrics_table_puts_the_model_beside_every_oracle_mask():
     assert table.count("<tr") == 4 and "oracle IBM" in table and "oracle WIENER" in table and "8.30" in table
 
 
+def test_metrics_table_shows_pesq_and_stoi_with_the_unprocessed_mixture_last():
+    evaluation = {"gnsdr": 8.3, "pesq": 2.91, "stoi": 0.902, "estoi": 0.783}
+    evaluation |= {"pesq_mixture": 1.6, "stoi_mixture": 0.71, "estoi_mixture": 0.5}
+    scores = Scores(evaluation, pd.DataFrame(), {"ibm": {"gnsdr": 13.1, "pesq": 3.4}}, pd.DataFrame(), {}, {})
+    table = metrics_table(scores, "convtasnet", "")
+    assert "<th>PESQ</th><th>STOI</th><th>ESTOI</th>" in table and "<td>2.91</td><td>0.90</td><td>0.78</td>" in table
+    assert table.count("<tr") == 4 and table.index("<th>oracle IBM</th>") < table.index("<th>unprocessed mixture</th>")
+    assert "<th>unprocessed mixture</th><td></td>" in table and "<td>1.60</td><td>0.71</td><td>0.50</td></tr>" in table
+
+
 def test_score_figure_draws_the_sdr_dvc_plots_draws_and_its_improvement(tmp_path, monkeypatch):
     drawn = []
     monkeypatch.setattr(figures, "save", lambda fig, path: drawn.append(fig))
@@ -115,7 +125,8 @@ def test_report_page_loads_in_headless_chromium(project, tmp_path):
         loads = page_loads(driver, report / "index.html")
         assert "Separation report" in driver.title + driver.find_element("tag name", "h1").text
         rows = driver.find_elements("css selector", "table.metrics tbody tr")
-        assert [r.find_element("tag name", "th").text for r in rows][1:] == ["oracle IBM", "oracle IRM", "oracle WIENER"]
+        labels = [r.find_element("tag name", "th").text for r in rows][1:]
+        assert labels == ["oracle IBM", "oracle IRM", "oracle WIENER", "unprocessed mixture"]
         assert len(loads["images"]) == 2 + TINY["report.examples"] and len(loads["audio"]) == 5 * TINY["report.examples"]
         assert broken(loads) == set(), json.dumps(loads, indent=1)
         for a in loads["audio"]:

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from cocktail.errors import CocktailError
-from cocktail.results import END, START, markdown_table, results_markdown, system_label, write_between_markers
+from cocktail.results import COLUMNS, END, START, markdown_table, results_markdown, system_label, write_between_markers
 
 
 def row(label, gnsdr, accuracy=None, n_sources=2):
@@ -90,3 +90,23 @@ def test_one_table_per_speaker_count_with_oracles_beside_their_own():
     two, three = text.split("**3 speakers per test mixture**")
     assert "**2 speakers per test mixture**" in two and "oracle IBM" in two and "| dpcl | 7.00" in two
     assert "oracle" not in three and "| dpcl (trained on 2 speakers) | 3.00" in three
+
+
+def test_perceptual_columns_sit_beside_the_dB_ones_with_the_unprocessed_mixture_below_the_oracles():
+    """A run scored before PESQ and STOI existed shows blank cells there, not a crash."""
+    oracle = {
+        "ibm": {"gnsdr": 13.0, "pesq": 3.41, "stoi": 0.953, "estoi": 0.871, "pesq_mixture": 1.62, "stoi_mixture": 0.712,
+                "estoi_mixture": 0.503},
+        "irm": {"gnsdr": 12.0, "pesq": 3.3, "stoi": 0.94, "estoi": 0.85, "pesq_mixture": 1.62, "stoi_mixture": 0.712,
+                "estoi_mixture": 0.503},
+    }
+    scored = row("convtasnet", 8.0)
+    scored["values"] |= {"pesq": 2.95, "stoi": 0.912, "estoi": 0.801}
+    lines = markdown_table([scored, row("ff (pit)", 4.0)], oracle).splitlines()
+    header = [cell.strip() for cell in lines[0].split("|")]
+    assert header[1:10] == ["system", *(label for label, _ in COLUMNS)] and header[7:10] == ["PESQ", "STOI", "ESTOI"]
+    assert lines[2].startswith("| convtasnet | 8.00 |") and "| 2.95 | 0.91 | 0.80 |" in lines[2]
+    assert lines[3].startswith("| ff (pit) | 4.00 | 1.00 | 2.00 | 4.00 | 3.50 |  |  |  |"), "a run scored before them"
+    assert lines[6].startswith("| unprocessed mixture |  |  |  |  |  | 1.62 | 0.71 | 0.50 |")
+    assert all(line.count("|") == lines[0].count("|") for line in lines)
+    assert "unprocessed mixture" not in markdown_table([scored], {"ibm": {"gnsdr": 13.0}}), "an oracle.json without them"

@@ -6,12 +6,13 @@ import pandas as pd
 import pytest
 
 from cocktail.errors import CocktailError
-from cocktail.mixing import MixtureSet
+from cocktail.mixture_set import MixtureSet
 from cocktail.oracle import ORACLE_MASKS, check_oracle_masks, oracle_estimates
 from cocktail.scoring import score_all, summarise
 from cocktail.stft import StftConfig
 
 CFG = StftConfig(n_fft=256, hop_length=64)
+RATE = 8000
 
 
 @pytest.fixture(scope="module")
@@ -30,25 +31,45 @@ def mixtures():
 
 
 def test_perfect_estimates_score_very_high_and_the_mixture_scores_zero(mixtures):
-    perfect = summarise(score_all(mixtures, [s[::-1].copy() for s in mixtures.sources], "perfect"))
+    perfect = summarise(score_all(mixtures, [s[::-1].copy() for s in mixtures.sources], RATE, "perfect"))
     assert perfect["gnsdr"] > 40 and perfect["si_snri"] > 40, "order is found by permutation, not given"
-    unchanged = score_all(mixtures, [np.stack([m, m]) for m in mixtures.mixtures], "mixture")
-    np.testing.assert_allclose(unchanged["nsdr"], 0.0, atol=1e-6)
-    np.testing.assert_allclose(unchanged["si_snri"], 0.0, atol=1e-6)
+    assert perfect["pesq"] > 4.4 and perfect["stoi"] > 0.99 and perfect["estoi"] > 0.99
+    assert perfect["pesq_unscored"] == perfect["stoi_unscored"] == 0
+    unchanged = score_all(mixtures, [np.stack([m, m]) for m in mixtures.mixtures], RATE, "mixture")
+    for column in ("nsdr", "si_snri", "pesq_i", "stoi_i", "estoi_i"):
+        np.testing.assert_allclose(unchanged[column], 0.0, atol=1e-6, err_msg=column)
 
 
 def test_scores_keep_mixture_order_and_one_row_per_source(mixtures):
-    per_source = score_all(mixtures, [s + 0.05 for s in mixtures.sources], "noisy")
+    per_source = score_all(mixtures, [s + 0.05 for s in mixtures.sources], RATE, "noisy")
     assert list(per_source["mix_id"]) == ["m0", "m0", "m1", "m1", "m2", "m2"]
     assert list(per_source["source"]) == [0, 1] * 3
-    assert set(summarise(per_source)) >= {"gnsdr", "gsir", "gsar", "sdri", "si_snri"}
+    assert set(summarise(per_source)) >= {
+        "gnsdr", "gsir", "gsar", "sdri", "si_snri", "pesq", "pesq_mixture", "pesq_i", "stoi", "stoi_i", "estoi", "estoi_i",
+        "pesq_unscored", "stoi_unscored",
+    }
+
+
+def test_a_source_too_short_for_pesq_and_stoi_is_counted_and_named_not_a_crash(mixtures, capsys):
+    """One mixture of 0.2 s among whole ones: its sources get NaN, the summary counts them, the log names it."""
+    short = MixtureSet(
+        [*mixtures.mixtures[:2], mixtures.mixtures[2][:1600]], [*mixtures.sources[:2], mixtures.sources[2][:, :1600]],
+        pd.DataFrame({"mix_id": ["m0", "m1", "short"]}),
+    )
+    per_source = score_all(short, [s + 0.01 for s in short.sources], RATE, "short")
+    summary = summarise(per_source)
+    assert summary["pesq_unscored"] == 2 and summary["stoi_unscored"] == 2 and summary["n_sources_scored"] == 6
+    assert np.isfinite(summary["pesq"]) and np.isfinite(summary["stoi_i"]), "the whole mixtures are still averaged"
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")]
+    assert len(notes) == 2 and all("s1, s2 of short (0.20 s" in line for line in notes)
+    assert "PESQ" in notes[0] and "pesq_unscored" in notes[0] and "STOI" in notes[1]
 
 
 @pytest.mark.parametrize("mask", list(ORACLE_MASKS))
 def test_oracle_masks_separate_sources_apart_in_frequency(mixtures, mask):
     estimates = oracle_estimates(mixtures, mask, CFG)
     assert [e.shape for e in estimates] == [s.shape for s in mixtures.sources]
-    assert summarise(score_all(mixtures, estimates, mask))["gnsdr"] > 15
+    assert summarise(score_all(mixtures, estimates, RATE, mask))["gnsdr"] > 15
 
 
 def test_unknown_oracle_mask_is_named():

@@ -5,7 +5,6 @@ import numpy as np
 from cocktail.constants import EPS
 
 
-
 def ideal_binary_mask(source_mags: np.ndarray) -> np.ndarray:
     """(C, T, F) source magnitudes -> (C, T, F) uint8, 1 where that source dominates the bin."""
     dominant = np.argmax(source_mags, axis=0)

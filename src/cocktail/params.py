@@ -82,7 +82,7 @@ class Range:
     high_open: bool = False
     why: str = ""
     optional: bool = False  # null is allowed and means "not set"
-    multiple_of: int = 1
+    even: bool = False  # strides and hops of half a window or chunk
 
     def check(self, key: str, value):
         if value is None and self.optional:
@@ -91,12 +91,10 @@ class Range:
         whole = numeric and (self.kind is float or float(value).is_integer())
         above = whole and (value > self.low if self.low_open else value >= self.low)
         below = self.high is None or (whole and (value < self.high if self.high_open else value <= self.high))
-        if not (whole and above and below and (self.multiple_of == 1 or value % self.multiple_of == 0)):
+        if not (whole and above and below and not (self.even and value % 2)):
             what = "a whole number" if self.kind is int else "a number"
-            if self.multiple_of == 2:
+            if self.even:
                 what = "an even whole number"
-            elif self.multiple_of > 2:
-                what = f"a whole multiple of {self.multiple_of}"
             lower = f"above {self.low}" if self.low_open else f"of at least {self.low}"
             if self.high is None:
                 bound = lower
@@ -110,7 +108,7 @@ class Range:
 
 
 WHOLE = Range(int, 1)
-EVEN = Range(int, 2, multiple_of=2, why=": strides and hops of half a window or chunk need an even one")
+EVEN = Range(int, 2, even=True, why=": strides and hops of half a window or chunk need an even one")
 SHARD_SIZE = Range(float, 0.001, why=" megabytes per shard")
 
 # Every numeric key outside the architecture sections (those declare their own, models/base.py). A new numeric key

@@ -17,8 +17,8 @@ from cocktail.atomic import atomic_dir
 from cocktail.errors import CocktailError
 from cocktail.evaluation import estimate_order, fit_source_count, write_examples
 from cocktail.masks import ideal_binary_mask, ideal_ratio_mask, voice_activity_weights
-from cocktail.mixing import MixtureSet
-from cocktail.results import COLUMNS
+from cocktail.mixture_set import MixtureSet
+from cocktail.results import COLUMNS, MIXTURE_LABEL, mixture_values
 from cocktail.stft import stft
 
 
@@ -134,12 +134,19 @@ def cell(value, fmt: str = "{:.2f}") -> str:
 
 
 def metrics_table(scores: Scores, model: str, oracle_note: str) -> str:
+    def row(label: str, values: dict, css: str = "") -> str:
+        return f"<tr{css}><th>{html.escape(label)}</th>" + "".join(f"<td>{cell(values.get(k))}</td>" for _, k in COLUMNS) + "</tr>"
+
     header = "".join(f"<th>{label}</th>" for label, _ in COLUMNS)
-    rows = [f"<tr class='model'><th>{html.escape(model)}</th>" + "".join(f"<td>{cell(scores.evaluation.get(k))}</td>" for _, k in COLUMNS) + "</tr>"]
-    for mask, values in scores.oracle.items():
-        rows.append(f"<tr><th>oracle {html.escape(mask.upper())}</th>" + "".join(f"<td>{cell(values.get(k))}</td>" for _, k in COLUMNS) + "</tr>")
+    rows = [row(model, scores.evaluation, " class='model'")]
+    rows += [row(f"oracle {mask.upper()}", values) for mask, values in scores.oracle.items()]
+    mixture = mixture_values(scores.evaluation)
+    if any(value is not None for value in mixture.values()):
+        rows.append(row(MIXTURE_LABEL, mixture))
     return (
-        f"<table class='metrics'><caption>Test set, dB; oracle masks use the true sources{html.escape(oracle_note)}.</caption>"
+        "<table class='metrics'><caption>Test set: SDR and SI-SNR in dB; PESQ as MOS-LQO (wide band for audio at 16 kHz or "
+        f"more, else narrow band); STOI and ESTOI from 0 to 1. Oracle masks use the true sources{html.escape(oracle_note)}; "
+        "the unprocessed mixture is where the model starts.</caption>"
         f"<thead><tr><th>system</th>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
@@ -170,8 +177,13 @@ def example_section(example: Example, drawn: list[tuple[str, str]]) -> str:
     for r, row in enumerate(example.scores.itertuples()):
         speaker = f" ({example.speakers[r]})" if r < len(example.speakers) else ""
         rows.append(player(f"s{r + 1} reference{speaker}", f"{example.mix_id}_s{r + 1}_reference.wav"))
+        perceptual = "".join(
+            f", {label} {value:.2f} (mixture {mixed:.2f})"
+            for label, value, mixed in (("PESQ", row.pesq, row.pesq_mixture), ("STOI", row.stoi, row.stoi_mixture))
+            if not np.isnan(value - mixed)
+        )
         rows.append(player(f"s{r + 1} estimate", f"{example.mix_id}_s{r + 1}_estimate.wav",
-                           f"SDR {row.sdr:.1f} dB, SDRi {row.nsdr:.1f} dB, SI-SNRi {row.si_snri:.1f} dB"))
+                           f"SDR {row.sdr:.1f} dB, SDRi {row.nsdr:.1f} dB, SI-SNRi {row.si_snri:.1f} dB{perceptual}"))
     images = "".join(
         f"<figure><img src='figures/{html.escape(name)}' alt='{html.escape(caption)}'><figcaption>{html.escape(caption)}</figcaption></figure>"
         for name, caption in drawn

@@ -15,7 +15,11 @@ from cocktail.errors import CocktailError
 from cocktail.params import Params
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-COLUMNS = [("GNSDR", "gnsdr"), ("GSIR", "gsir"), ("GSAR", "gsar"), ("SDRi", "sdri"), ("SI-SNRi", "si_snri")]
+COLUMNS = [
+    ("GNSDR", "gnsdr"), ("GSIR", "gsir"), ("GSAR", "gsar"), ("SDRi", "sdri"), ("SI-SNRi", "si_snri"),
+    ("PESQ", "pesq"), ("STOI", "stoi"), ("ESTOI", "estoi"),
+]
+MIXTURE_LABEL = "unprocessed mixture"
 
 
 def metric(row: dict, file: str, key: str):
@@ -29,6 +33,17 @@ def metric(row: dict, file: str, key: str):
 def number(value):
     """exp_show shows a metric a row lacks as a placeholder string."""
     return value if isinstance(value, (int, float)) else None
+
+
+def formatted(value) -> str:
+    """Blank where a row lacks the metric: a run scored before the metric existed."""
+    return f"{value:.2f}" if isinstance(value, (int, float)) else ""
+
+
+def mixture_values(summary: dict) -> dict:
+    """The unprocessed mixture's means a summary holds (PESQ, STOI, ESTOI): the field reports them beside its systems,
+    as where they start from."""
+    return {key: summary.get(f"{key}_mixture") for _, key in COLUMNS}
 
 
 def system_label(row: dict, model: str) -> str:
@@ -76,15 +91,18 @@ def markdown_table(rows: list[dict], oracle: dict) -> str:
     header = "| system | " + " | ".join(c for c, _ in COLUMNS) + " | mask accuracy | parameters | training time | real-time factor |"
     lines = [header, "|" + "---|" * (len(COLUMNS) + 5)]
     for row in sorted(rows, key=lambda r: -(r["values"]["gnsdr"] or 0)):
-        values = " | ".join(f"{row['values'][k]:.2f}" for _, k in COLUMNS)
+        values = " | ".join(formatted(row["values"].get(k)) for _, k in COLUMNS)
         minutes = f"{row['train_seconds'] / 60:.1f} min" if row["train_seconds"] else ""
         params = f"{row['parameters'] / 1e6:.2f} M" if row["parameters"] else ""
         accuracy = f"{row['mask_accuracy']:.1%}" if row["mask_accuracy"] is not None else ""
         rtf = f"{row['real_time_factor']:.3f}" if row.get("real_time_factor") else ""
         lines.append(f"| {row['label']} | {values} | {accuracy} | {params} | {minutes} | {rtf} |")
     for mask, values in oracle.items():
-        cells = " | ".join(f"{values[k]:.2f}" for _, k in COLUMNS)
+        cells = " | ".join(formatted(values.get(k)) for _, k in COLUMNS)
         lines.append(f"| oracle {mask.upper()} | {cells} | | | | |")
+    mixture = mixture_values(next(iter(oracle.values()), {}))  # every mask scored the same test mixtures
+    if any(value is not None for value in mixture.values()):
+        lines.append(f"| {MIXTURE_LABEL} | " + " | ".join(formatted(mixture[k]) for _, k in COLUMNS) + " | | | | |")
     return "\n".join(lines)
 
 
