@@ -59,9 +59,13 @@ def set_key(params: dict, dotted: str, value) -> None:
     node[leaf] = value
 
 
+def tool_env() -> dict[str, str]:
+    """The environment the project's tools run in: this venv's dvc and cocktail first on PATH, no analytics."""
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+
+
 def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
-    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    result = subprocess.run(cmd, cwd=cwd, env=tool_env(), capture_output=True, text=True)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return result
@@ -69,7 +73,10 @@ def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedPr
 
 @pytest.fixture(scope="session")
 def project(tmp_path_factory) -> Path:
-    """A copy of the project with tiny params, committed in a fresh git repository, after one `dvc repro`."""
+    """A copy of the project with tiny params, committed in a fresh git repository, after one `dvc repro`.
+
+    One for the whole session (every module that takes `project`): a test that changes its workspace puts it back
+    (`git checkout`, `dvc checkout`) before the next one reads it."""
     repo = tmp_path_factory.mktemp("project")
     for name in ("dvc.yaml", "pipeline", "src", "data/synthetic", "data/noise"):
         source = ROOT / name

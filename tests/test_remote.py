@@ -1,6 +1,9 @@
 """Sharing an experiment as a team does: a DVC remote (a local folder here, S3 or SSH for a team) and a bare git
 repository as `origin`. Clone A runs an experiment and pushes it; clone B pulls it, reads its metrics, applies it
-and separates a recording with its model, training nothing."""
+and separates a recording with its model, training nothing.
+
+Its experiment (dprnn) is also the suite's `dvc exp run` of a time-domain model: test_pipeline_e2e runs one for each
+other inference kind."""
 
 import json
 import shutil
@@ -39,11 +42,15 @@ def test_an_experiment_travels_from_one_clone_to_another(project, tmp_path):
     names = [exp["name"] for rev in shown for exp in (rev.get("experiments") or [])]
     assert "dual-path" in names, names
     diff = json.loads(run(["dvc", "metrics", "diff", "HEAD", "dual-path", "--json"], b).stdout)
-    assert {"gnsdr", "si_snri"} <= set(diff["metrics/eval.json"])
+    assert {"gnsdr", "gsir", "gsar", "sdri", "si_snri"} <= set(diff["metrics/eval.json"])
     assert diff["metrics/train.json"]["model"]["new"] == "dprnn"
 
     run(["dvc", "exp", "apply", "dual-path"], b)
-    assert json.loads((b / "metrics/train.json").read_text())["model"] == "dprnn"
+    train = json.loads((b / "metrics/train.json").read_text())
+    assert train["model"] == "dprnn" and train["parameters"] > 0
+    assert train["train_seconds"] > 0 and train["real_time_factor"] > 0
+    scores = json.loads((b / "metrics/eval.json").read_text())
+    assert scores["model"] == "dprnn" and "mask_accuracy" not in scores, "a time-domain model gives no masks to score"
     assert (b / "model/config.json").is_file(), "the experiment's model comes from the remote"
     assert "Running stage" not in run(["dvc", "repro", "--dry"], b).stdout, "nothing to retrain"
     t = np.arange(3 * 8000) / 8000
