@@ -15,23 +15,31 @@ import copy
 import tempfile
 import time
 
-import cocktail  # noqa: F401  (TensorFlow's settings, before TensorFlow loads)
 import keras
 import numpy as np
 import tensorflow as tf
 import yaml
 
-from cocktail.datasets import as_dataset, training_sources
-from cocktail.features import write_features
-from cocktail.mixture_set import iter_mixtures
+import cocktail  # noqa: F401  (TensorFlow's settings, before TensorFlow loads)
+from cocktail.data.datasets import as_dataset, training_sources
+from cocktail.data.features import write_features
+from cocktail.data.mixture_set import iter_mixtures
+from cocktail.dsp.spectral import SpectralSettings
+from cocktail.inference.separation import Separator
 from cocktail.models import architecture_section, get_architecture, registered
 from cocktail.params import Params
-from cocktail.separation import Separator
-from cocktail.spectral import SpectralSettings
 
 FEATURES, PREPARED = "data/features", "data/prepared"
 REFERENCE = {"segment_seconds": 4.0}  # the features keys the papers set otherwise (chunk_frames 100 is already theirs)
 
+
+
+def sources(params, kind: str, features_dir: str, spectral, batch_size: int):
+    """The train stage's batch sources, as it builds them from params."""
+    return training_sources(
+        kind, features_dir, PREPARED, spectral, batch_size, int(params["seed"]), params.section("train"), f"{params['model']}.batch_size",
+        params.section("features"), params.section("mix"), params.section("noise"),
+    )
 
 def with_settings(params: Params, **changes) -> Params:
     """A copy of params.yaml with dotted keys replaced."""
@@ -61,7 +69,7 @@ def pipeline_against_memory(params: Params, spectral: SpectralSettings, steps: i
     name = params["model"]
     architecture, section = get_architecture(name), architecture_section(params, name)
     pairs = lambda batch: architecture.training_pairs(batch, normaliser=spectral.normaliser)  # noqa: E731
-    train, _ = training_sources(params, architecture.inference.example_kind, FEATURES, PREPARED, spectral, int(section["batch_size"]))
+    train, _ = sources(params, architecture.inference.example_kind, FEATURES, spectral, int(section["batch_size"]))
     held = list(as_dataset(train, pairs).take(steps).as_numpy_iterator())
     memory = tf.data.Dataset.from_tensor_slices(tuple(np.stack([batch[i] for batch in held]) for i in (0, 1)))
     model = compiled(name, section, spectral, int(params["mix.n_sources"]))
@@ -116,7 +124,7 @@ def pipeline_alone(params: Params, spectral: SpectralSettings, batches: int, scr
             rates = []
             for dynamic in (False, True):
                 chosen = with_settings(params, **changes, **{"train.dynamic_mixing": dynamic, "model": name})
-                train, _ = training_sources(chosen, kind, features_dir, PREPARED, spectral, batch)
+                train, _ = sources(chosen, kind, features_dir, spectral, batch)
                 rates.append(batches_per_second(train, pairs, batches))
             print(f"   {pairs_name:<16} {name:<11} {setting:<10} {batch:>5} {rates[0]:>8.1f} {rates[1]:>8.1f}")
 
@@ -130,7 +138,7 @@ def dynamic_epoch_cost(params: Params, spectral: SpectralSettings, steps: int) -
     for _ in range(2):
         for dynamic in (False, True):
             chosen = with_settings(params, **{"train.dynamic_mixing": dynamic})
-            train, _ = training_sources(chosen, architecture.inference.example_kind, FEATURES, PREPARED, spectral, int(section["batch_size"]))
+            train, _ = sources(chosen, architecture.inference.example_kind, FEATURES, spectral, int(section["batch_size"]))
             dataset = as_dataset(train, pairs)
             model.fit(dataset.take(1), epochs=1, verbose=0)
             times[dynamic].append(seconds_per_step(model, dataset, steps))

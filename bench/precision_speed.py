@@ -9,13 +9,13 @@ import subprocess
 import sys
 import time
 
-from cocktail.distribute import PRECISIONS
+from cocktail.engine.distribute import PRECISIONS
 
 ONE_PRECISION = """
 import json, sys, time, keras, numpy as np
 sys.path.insert(0, "bench")
 from train_step import batch_for
-from cocktail.distribute import float32_outputs, loss_scaled, set_precision
+from cocktail.engine.distribute import float32_outputs, loss_scaled, set_precision
 from cocktail.models import ARCHITECTURES
 from cocktail.params import Params
 name, precision, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])

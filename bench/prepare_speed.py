@@ -15,11 +15,11 @@ import numpy as np
 import soundfile as sf
 import yaml
 
-from cocktail.corpora import scan_corpus
-from cocktail.corpora.decode import worker_count
+from cocktail.data.corpora import reader_section, scan_corpus
+from cocktail.data.corpora.decode import worker_count
+from cocktail.data.prepare import prepare_corpus
 from cocktail.errors import CocktailError
 from cocktail.params import Params
-from cocktail.prepare import prepare_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRISPEECH = ROOT.parent / "shared" / "data" / "LibriSpeech"
@@ -54,7 +54,9 @@ def main() -> None:
             params = params_for("librispeech", corpus)
         else:
             params = params_for("folder", generated_corpus(Path(tmp) / "corpus", args.files))
-        files = scan_corpus(params).files
+        section = reader_section(params["corpus.name"])
+        settings = params.section(section) if section else None
+        files = scan_corpus(params["corpus.name"], params["corpus.root"], settings).files
         sample_rate = int(params["corpus.sample_rate"])
         print(f"corpus: {params['corpus.root']} ({params['corpus.name']}), {len(files)} files; "
               f"{os.cpu_count()} cores, prepare uses {worker_count(len(files))} worker process(es)")
@@ -66,7 +68,7 @@ def main() -> None:
         out = Path(tmp) / "prepared"
         out.mkdir()
         start = time.perf_counter()
-        prepare_corpus(params, out)
+        prepare_corpus(params.section("corpus"), settings, int(params["seed"]), out)
         ours = time.perf_counter() - start
 
     hours = seconds / 3600

@@ -31,19 +31,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import cocktail  # noqa: F401  (TensorFlow's allocator and log level, set before TensorFlow loads)
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from cocktail.features import spectral_targets
-from cocktail.losses import deep_clustering_loss, negative_si_snr_upit
+import cocktail  # noqa: F401  (TensorFlow's allocator and log level, set before TensorFlow loads)
+from cocktail.data.features import spectral_targets
+from cocktail.dsp.spectral import Normaliser
+from cocktail.dsp.stft import StftConfig
 from cocktail.models import ARCHITECTURES
 from cocktail.models.layers import DualPathBlock, GlobalLayerNorm
+from cocktail.models.losses import deep_clustering_loss, negative_si_snr_upit
 from cocktail.params import Params
-from cocktail.spectral import Normaliser
-from cocktail.stft import StftConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_PYTHON = ROOT / ".venv-reference" / "bin" / "python"
@@ -544,7 +544,7 @@ def compare_losses(reference: Reference, inputs: dict[str, np.ndarray]) -> None:
         error = float(abs(ours - theirs) / abs(theirs))
         print(f"{name:<36} {ours:>12.5f} {theirs:>12.5f} {error:>10.1e} {'yes' if error <= LOSS_TOLERANCE else 'NO':>4}")
     print(
-        "    deep clustering: ours divides ‖VVᵀ−YYᵀ‖² by (active bins)², asteroid's by the active bins (src/cocktail/losses.py, "
+        "    deep clustering: ours divides ‖VVᵀ−YYᵀ‖² by (active bins)², asteroid's by the active bins (src/cocktail/models/losses.py, "
         f"asteroid/losses/cluster.py): ours is shown multiplied by the active bins ({', '.join(f'{a:,.0f}' for a in active)})"
     )
 

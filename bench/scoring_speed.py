@@ -1,7 +1,7 @@
 """Seconds to score a test set as the evaluate and oracle stages do (joblib over every core): today's scoring with the
 perceptual measures (PESQ, STOI, ESTOI) against the scoring before them, all measured in one run on the same mixtures
 and estimates. Before them, the mixture's SDR came from a second BSS Eval against all references; it is now scored
-against each reference alone (cocktail.metrics.mixture_sdr, the same numbers: the bench prints the largest
+against each reference alone (cocktail.scoring.metrics.mixture_sdr, the same numbers: the bench prints the largest
 difference), which pays for much of the measures. Three timings: before (BSS Eval as it was, SI-SNR), BSS Eval and
 SI-SNR now, and all of score_mixture.
 
@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
+from cocktail.data.mixture_set import MixtureSet
 from cocktail.errors import CocktailError
-from cocktail.metrics import bss_eval, score_mixture, separation_scores, si_snr_np
-from cocktail.mixture_set import MixtureSet
 from cocktail.params import Params
-from cocktail.scoring import score_all
+from cocktail.scoring.metrics import bss_eval, score_mixture, separation_scores, si_snr_np
+from cocktail.scoring.scores import score_all
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_MIXTURES = ROOT / "data" / "mixtures" / "test"

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from cocktail.data.prepared_data import load_prepared
 from cocktail.errors import CocktailError
-from cocktail.metrics import best_permutation_si_snr, si_snr_np
-from cocktail.prepared_data import load_prepared
-from cocktail.recording import inspect_recording, separate_recording
-from cocktail.separation import load_separator
+from cocktail.inference.recording import inspect_recording, separate_recording
+from cocktail.inference.separation import load_separator
+from cocktail.scoring.metrics import best_permutation_si_snr, si_snr_np
 
 
 def conversation(prepared: str, seconds: float, rate: int) -> tuple[np.ndarray, list[str]]:

@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from cocktail.audio import read_audio, resample, write_wav
+from cocktail.dsp.audio import read_audio, resample, write_wav
 from cocktail.errors import CocktailError
+from cocktail.inference.recording import Chunking, inspect_recording, output_paths, separate_recording
 from cocktail.models import ARCHITECTURES
-from cocktail.recording import Chunking, inspect_recording, output_paths, separate_recording
 
 SEPARABLE = [name for name, architecture in ARCHITECTURES.items() if architecture.inference.separates_recordings]
 RECORDING_RATE = 16000
@@ -77,11 +77,11 @@ def random_model(name: str, params_path: Path, directory: Path) -> str:
     """A model of the params.yaml size with random weights, saved as the train stage would save it."""
     import keras
 
-    from cocktail.spectral import Normaliser, SpectralSettings
+    from cocktail.dsp.spectral import Normaliser, SpectralSettings
+    from cocktail.dsp.stft import StftConfig
+    from cocktail.inference.separation import Separator
     from cocktail.models import architecture_section
     from cocktail.params import Params
-    from cocktail.separation import Separator
-    from cocktail.stft import StftConfig
 
     params = Params.load(params_path)
     spectral_path = params_path.parent / "data" / "features" / "spectral.json"
@@ -100,7 +100,7 @@ def random_model(name: str, params_path: Path, directory: Path) -> str:
 
 
 def trained_model(name: str, directory: Path) -> str:
-    from cocktail.model_dir import read_config
+    from cocktail.models.model_dir import read_config
 
     config = read_config(directory)
     if config["architecture"] != name:
@@ -118,7 +118,7 @@ def separate_whole(separator, recording, out_dir: Path) -> None:
 
 def measure(mode: str, model_dir: Path, audio: Path, out_dir: Path) -> dict:
     """Runs in the child process: one model, one recording, one mode."""
-    from cocktail.separation import load_separator
+    from cocktail.inference.separation import load_separator
 
     separator = load_separator(model_dir)
     recording = inspect_recording(audio)

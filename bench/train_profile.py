@@ -8,18 +8,18 @@ import argparse
 import collections
 import time
 
-import cocktail  # noqa: F401  (TensorFlow's settings, before TensorFlow loads)
 import keras
 import numpy as np
 import tensorflow as tf
 
-from cocktail.datasets import as_dataset, training_sources
-from cocktail.mixture_set import MixtureSet
+import cocktail  # noqa: F401  (TensorFlow's settings, before TensorFlow loads)
+from cocktail.data.datasets import as_dataset, training_sources
+from cocktail.data.mixture_set import MixtureSet
+from cocktail.dsp.spectral import SpectralSettings
+from cocktail.engine.training import TrainConfig, mean_si_snri, real_time_factor
+from cocktail.inference.separation import Separator
 from cocktail.models import architecture_section, get_architecture
 from cocktail.params import Params
-from cocktail.separation import Separator
-from cocktail.spectral import SpectralSettings
-from cocktail.training import TrainConfig, mean_si_snri, real_time_factor
 
 FEATURES, PREPARED, VALID_MIXTURES = "data/features", "data/prepared", "data/mixtures/valid"
 
@@ -76,7 +76,10 @@ def main() -> None:
     model = separator.model
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate, clipnorm=cfg.clip_norm), loss=architecture.loss(section))
     pairs = lambda batch: architecture.training_pairs(batch, normaliser=spectral.normaliser)  # noqa: E731
-    train, valid = training_sources(params, architecture.inference.example_kind, FEATURES, PREPARED, spectral, cfg.batch_size)
+    train, valid = training_sources(
+        architecture.inference.example_kind, FEATURES, PREPARED, spectral, cfg.batch_size, int(params["seed"]), params.section("train"),
+        f"{name}.batch_size", params.section("features"), params.section("mix"), params.section("noise"),
+    )
     batches = as_dataset(train, pairs)
     model.fit(batches.take(3), epochs=1, verbose=0)
     step = timed(lambda: model.fit(batches.take(args.steps), epochs=1, verbose=0)) / args.steps

@@ -5,13 +5,13 @@ in the same run. Usage: python bench/train_step.py [--steps 5]"""
 import argparse
 import time
 
-import cocktail  # noqa: F401  (TensorFlow's allocator and log level, set before TensorFlow loads)
 import keras
 import numpy as np
 
+import cocktail  # noqa: F401  (TensorFlow's allocator and log level, set before TensorFlow loads)
+from cocktail.dsp.spectral import Normaliser
 from cocktail.models import ARCHITECTURES
 from cocktail.params import Params
-from cocktail.spectral import Normaliser
 
 N_BINS, N_SOURCES = 129, 2
 

@@ -2,18 +2,15 @@
 written as shards mixture by mixture so memory does not grow with the split."""
 
 from cocktail.atomic import atomic_dir
-from cocktail.features import RunningMoments, write_features
-from cocktail.mixture_set import iter_mixtures
-from cocktail.shards import megabytes
-from cocktail.spectral import SpectralSettings
+from cocktail.data.features import RunningMoments, write_features
+from cocktail.data.mixture_set import iter_mixtures
+from cocktail.data.shards import megabytes
+from cocktail.dsp.spectral import SpectralSettings
+from cocktail.dsp.stft import StftConfig
 from cocktail.stage import run_stage
-from cocktail.stft import StftConfig
-
-IN = "data/mixtures"
-OUT = "data/features"
 
 
-def main(params):
+def main(params, paths):
     section = params.section("features")
     cfg = StftConfig.from_params(section)
     sample_rate = int(params["corpus.sample_rate"])
@@ -21,10 +18,10 @@ def main(params):
     chunk_frames = section["chunk_frames"]
     shard_bytes = megabytes(section, "shard_megabytes")
     moments = RunningMoments()
-    with atomic_dir(OUT) as out:
+    with atomic_dir(paths.out) as out:
         for split in ("train", "valid"):
             counts = write_features(
-                iter_mixtures(f"{IN}/{split}"), out / split, cfg, float(section["vad_db"]), chunk_frames, segment, shard_bytes,
+                iter_mixtures(f"{paths.mixtures}/{split}"), out / split, cfg, float(section["vad_db"]), chunk_frames, segment, shard_bytes,
                 moments if split == "train" else None,
             )
             print(f"{split}: {sum(counts['spectral'])} chunks, {sum(counts['waveform'])} waveform segments "
@@ -33,4 +30,4 @@ def main(params):
 
 
 if __name__ == "__main__":
-    run_stage(main, __doc__)
+    run_stage(main, __doc__, {"mixtures": "the mix stage's folder (its train and valid splits are read)", "out": "the features folder it writes"})

@@ -4,22 +4,19 @@ the corpus lists itself (wsj0-2mix lists, premixed folders); each split is writt
 so memory does not grow with the number of mixtures."""
 
 from cocktail.atomic import atomic_dir
-from cocktail.mixing import mixture_stream
-from cocktail.mixture_set import write_mixtures
-from cocktail.prepared_data import SPLITS, load_mix_list, load_prepared
-from cocktail.shards import megabytes
+from cocktail.data.mixing import mixture_stream
+from cocktail.data.mixture_set import write_mixtures
+from cocktail.data.prepared_data import SPLITS, load_mix_list, load_prepared
+from cocktail.data.shards import megabytes
 from cocktail.stage import run_stage
 
-IN = "data/prepared"
-OUT = "data/mixtures"
 
-
-def main(params):
-    audio, manifest = load_prepared(IN)
-    mix_list = load_mix_list(IN)
+def main(params, paths):
+    audio, manifest = load_prepared(paths.prepared)
+    mix_list = load_mix_list(paths.prepared)
     section = params.section("mix")
     shard_bytes = megabytes(section, "shard_megabytes")
-    with atomic_dir(OUT) as out:
+    with atomic_dir(paths.out) as out:
         for split in SPLITS:
             stream = mixture_stream(
                 audio, manifest, section, params.section("noise"), split, int(section["n_sources"]),
@@ -30,4 +27,4 @@ def main(params):
 
 
 if __name__ == "__main__":
-    run_stage(main, __doc__)
+    run_stage(main, __doc__, {"prepared": "the prepare stage's folder", "out": "the mixtures folder it writes, one subfolder per split"})

@@ -1,17 +1,18 @@
 """prepare: read the corpus named by corpus.name at corpus.root, resample to the pipeline rate, split speakers."""
 
 from cocktail.atomic import atomic_dir
-from cocktail.prepare import prepare_corpus, summary
+from cocktail.data.corpora import reader_section
+from cocktail.data.prepare import prepare_corpus, summary
 from cocktail.stage import run_stage
 
-OUT = "data/prepared"
 
-
-def main(params):
-    with atomic_dir(OUT) as out:
-        manifest = prepare_corpus(params, out, OUT)
+def main(params, paths):
+    corpus = params.section("corpus")
+    section = reader_section(corpus["name"])
+    with atomic_dir(paths.out) as out:
+        manifest = prepare_corpus(corpus, params.section(section) if section else None, int(params["seed"]), out, paths.out)
     print(summary(manifest))
 
 
 if __name__ == "__main__":
-    run_stage(main, __doc__)
+    run_stage(main, __doc__, {"out": "the prepared corpus folder it writes"})

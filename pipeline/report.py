@@ -5,28 +5,31 @@ from cocktail.startup import quiet_tensorflow_startup
 with quiet_tensorflow_startup():
     import keras  # noqa: F401  (loaded here, where its start-up lines are held back)
 
-from cocktail.evaluation import evaluation_mixtures, evaluation_separator
-from cocktail.report import Scores, write_report
+from cocktail.models import architecture_section
+from cocktail.report.page import Scores, write_report
+from cocktail.scoring.evaluation import evaluation_mixtures, evaluation_separator
 from cocktail.stage import run_stage
 
-MODEL_DIR = "model"
-PREPARED = "data/prepared"
-TEST_MIXTURES = "data/mixtures/test"
-METRICS_DIR = "metrics"
-CURVES_DIR = "dvclive/plots/metrics"
-REPORT_DIR = "report"
+PATHS = {
+    "model": "the trained model's folder", "prepared": "the prepare stage's folder", "test": "the mix stage's test split",
+    "metrics": "the folder of the evaluate, oracle and train metrics", "curves": "dvclive's folder of training curves",
+    "out": "the report folder it writes",
+}
 
 
-def main(params):
-    separator, n_sources = evaluation_separator(MODEL_DIR, params)
+def main(params, paths):
+    name, rate, evaluate, mix, seed = params["model"], int(params["corpus.sample_rate"]), params.section("evaluate"), params.section("mix"), int(params["seed"])
+    architecture_section(params, name)
+    separator, n_sources = evaluation_separator(paths.model, name, rate, evaluate)
     settings = params.section("report")
-    mixtures = evaluation_mixtures(TEST_MIXTURES, PREPARED, params, n_sources).head(int(settings["examples"]))
-    scores = Scores.load(METRICS_DIR, CURVES_DIR)
+    mixtures = evaluation_mixtures(paths.test, paths.prepared, mix, params.section("noise"), evaluate, n_sources, rate, seed)
+    scores = Scores.load(paths.metrics, paths.curves)
     write_report(
-        REPORT_DIR, separator, mixtures, n_sources, scores, int(params["mix.n_sources"]), int(settings["scatter_points"]), int(params["seed"])
+        paths.out, separator, mixtures.head(int(settings["examples"])), n_sources, scores, int(mix["n_sources"]),
+        int(settings["scatter_points"]), seed,
     )
-    print(f"wrote {REPORT_DIR}/index.html: open it in a browser")
+    print(f"wrote {paths.out}/index.html: open it in a browser")
 
 
 if __name__ == "__main__":
-    run_stage(main, __doc__)
+    run_stage(main, __doc__, PATHS)

@@ -2,6 +2,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import shlex
 import shutil
 import subprocess
 import sys
@@ -11,10 +12,17 @@ import numpy as np
 import pytest
 import yaml
 
+from cocktail.data.corpora import reader_section, scan_corpus
+from cocktail.data.corpora.base import Corpus
+from cocktail.data.prepare import prepare_corpus
+from cocktail.dsp.spectral import Normaliser, SpectralSettings
+from cocktail.dsp.stft import StftConfig
 from cocktail.models import ARCHITECTURES
+from cocktail.params import Params
 
 SAMPLE_RATE = 8000
 ROOT = Path(__file__).resolve().parents[1]
+PARAMS_READ = "params-read.txt"  # beside the session's project: the params keys each stage read in its first run
 
 
 @pytest.fixture
@@ -51,6 +59,28 @@ TINY = {
 }
 
 
+def reader_settings(params: Params) -> dict | None:
+    """The corpus reader's own params section, as the prepare stage passes it."""
+    section = reader_section(params["corpus.name"])
+    return params.section(section) if section else None
+
+
+def scan_with(params: Params) -> Corpus:
+    return scan_corpus(params["corpus.name"], params["corpus.root"], reader_settings(params))
+
+
+def prepare_with(params: Params, out_dir: Path, shown_dir: str | None = None):
+    return prepare_corpus(params.section("corpus"), reader_settings(params), int(params["seed"]), out_dir, shown_dir)
+
+
+# Every architecture at its tiny settings with a one-epoch budget, and the spectral settings of 8 kHz audio with the
+# default STFT and an identity normaliser: what unit tests build models from.
+BUDGET = {"epochs": 1, "batch_size": 2, "learning_rate": 0.001}
+SECTIONS = {name: {**arch.tiny, **(BUDGET if arch.trained_by_gradient else {})} for name, arch in ARCHITECTURES.items()}
+KERAS_MODELS = sorted(name for name, arch in ARCHITECTURES.items() if arch.trained_by_gradient)
+SPECTRAL = SpectralSettings(StftConfig(), 40.0, 8000, Normaliser(np.zeros(129, np.float32), np.ones(129, np.float32)))
+
+
 def set_key(params: dict, dotted: str, value) -> None:
     *parents, leaf = dotted.split(".")
     node = params
@@ -64,8 +94,14 @@ def tool_env() -> dict[str, str]:
     return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
 
 
-def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(cmd, cwd=cwd, env=tool_env(), capture_output=True, text=True)
+def stage_command(project: Path, stage: str) -> list[str]:
+    """`pipeline/<stage>.py` and the path arguments dvc.yaml's cmd gives it, as DVC resolved them in dvc.lock."""
+    cmd = yaml.safe_load((project / "dvc.lock").read_text())["stages"][stage]["cmd"]
+    return shlex.split(cmd)[1:]
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, cwd=cwd, env={**tool_env(), **(env or {})}, capture_output=True, text=True)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return result
@@ -76,7 +112,8 @@ def project(tmp_path_factory) -> Path:
     """A copy of the project with tiny params, committed in a fresh git repository, after one `dvc repro`.
 
     One for the whole session (every module that takes `project`): a test that changes its workspace puts it back
-    (`git checkout`, `dvc checkout`) before the next one reads it."""
+    (`git checkout`, `dvc checkout`) before the next one reads it. The first run records the params keys each stage
+    reads (tests/params_read)."""
     repo = tmp_path_factory.mktemp("project")
     for name in ("dvc.yaml", "pipeline", "src", "data/synthetic", "data/noise"):
         source = ROOT / name
@@ -93,7 +130,8 @@ def project(tmp_path_factory) -> Path:
     shutil.copytree(ROOT / ".dvc" / "plots", repo / ".dvc" / "plots")
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-qm", "tiny project"], repo)
-    first = run(["dvc", "repro"], repo)
+    recorder = {"PYTHONPATH": str(ROOT / "tests" / "params_read"), "COCKTAIL_PARAMS_READ": str(repo.parent / PARAMS_READ)}
+    first = run(["dvc", "repro"], repo, env=recorder)
     (repo.parent / "first-repro.log").write_text(first.stdout + first.stderr)
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-qm", "first run"], repo)

@@ -22,7 +22,7 @@ per-source SDR side by side and the training curves overlaid. Offline: it reads 
 
 
 def parser() -> argparse.ArgumentParser:
-    from cocktail.recording import Chunking
+    from cocktail.inference.recording import Chunking
 
     top = argparse.ArgumentParser(prog="cocktail", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -72,7 +72,7 @@ def check_writable(folder: Path) -> None:
 
 
 def separate(args) -> None:
-    from cocktail.recording import Chunking, inspect_recording, separate_recording
+    from cocktail.inference.recording import Chunking, inspect_recording, separate_recording
 
     if args.n_sources is not None and args.n_sources < 1:
         raise CocktailError(f"--n-sources is {args.n_sources}: ask for at least one source.")
@@ -82,7 +82,7 @@ def separate(args) -> None:
     recording = inspect_recording(args.input)
     chunking = Chunking(args.chunk_seconds, args.overlap_seconds)
     with quiet_tensorflow_startup():
-        from cocktail.separation import load_separator
+        from cocktail.inference.separation import load_separator
     separator = load_separator(args.model)
     created = not args.out.exists()
     start = time.perf_counter()
@@ -104,7 +104,7 @@ def separate(args) -> None:
 
 
 def review(args) -> None:
-    from cocktail.review import write_review
+    from cocktail.report.review import write_review
 
     print(f"review written: {write_review(args.base, args.experiments, args.out)}")
 

@@ -63,6 +63,10 @@ class SectionView(dict):
         dotted = f"{self.name}.{key}"
         return RANGES[dotted].check(dotted, value) if dotted in RANGES else value
 
+    def replaced(self, values: dict) -> "SectionView":
+        """The same section with some values replaced, still checked and named as itself."""
+        return SectionView({**self, **values}, self.name, self.source)
+
     def __missing__(self, key):
         raise CocktailError(
             f"params key '{self.name}.{key}' is missing from {self.source}: add it "

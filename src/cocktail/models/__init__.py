@@ -1,5 +1,5 @@
 """The one registry of architectures: every module of this package except the shared ones is one architecture,
-named as its module and declaring ARCHITECTURE. Adding one is its module and its params.yaml section.
+named as its module and declaring ARCHITECTURE (base, layers, losses and model_dir are what they share). Adding one is its module and its params.yaml section.
 
 Names are found without importing any model code (so `cocktail --help` starts without TensorFlow); the modules
 are imported the first time ARCHITECTURES or get_architecture is used."""
@@ -10,7 +10,7 @@ from functools import cache
 
 from cocktail.errors import CocktailError
 
-SHARED_MODULES = frozenset({"base", "layers"})
+SHARED_MODULES = frozenset({"base", "layers", "losses", "model_dir"})
 
 
 def architecture_names() -> list[str]:

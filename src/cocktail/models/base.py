@@ -5,10 +5,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cocktail.dsp.spectral import Normaliser
 from cocktail.errors import CocktailError
-from cocktail.losses import mask_mse_fixed, mask_mse_pit
+from cocktail.models.losses import mask_mse_fixed, mask_mse_pit
 from cocktail.params import WHOLE, Range
-from cocktail.spectral import Normaliser
 
 # Every gradient-trained section also holds its own training budget, so sizing one model retrains only it.
 BUDGET = {"epochs": WHOLE, "batch_size": WHOLE, "learning_rate": Range(float, 0, 1, low_open=True)}

@@ -5,9 +5,9 @@ bin) and the low-rank deep-clustering loss; k-means on the embeddings at inferen
 `blstm` it isolates what the loss buys; beside `dpcl` what depth and width buy. Reference
 ("paper") settings: 2 BLSTM layers of 300 per direction, D = 40."""
 
-from cocktail.losses import deep_clustering_loss
 from cocktail.models.base import CLUSTERING, EMBEDDING_NETWORK_PARAMS, EMBEDDING_NETWORK_TINY, Architecture, embedding_pairs
 from cocktail.models.dpcl import embedding_network, nearest_centre_masks
+from cocktail.models.losses import deep_clustering_loss
 
 ARCHITECTURE = Architecture(
     name="blstm_dc",

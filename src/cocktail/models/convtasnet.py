@@ -9,9 +9,9 @@ negative SI-SNR. Reference ("paper") settings: N=256, L=20, B=256, Sc=256, H=512
 import keras
 from keras import layers, ops
 
-from cocktail.losses import negative_si_snr_upit
 from cocktail.models.base import TIME_DOMAIN, Architecture, waveform_pairs
 from cocktail.models.layers import GlobalLayerNorm, MatchLength, PadToMultiple
+from cocktail.models.losses import negative_si_snr_upit
 from cocktail.params import EVEN, WHOLE
 
 

@@ -12,9 +12,9 @@ import keras
 import numpy as np
 from keras import layers
 
-from cocktail.losses import deep_clustering_loss
 from cocktail.models.base import CLUSTERING, EMBEDDING_NETWORK_PARAMS, EMBEDDING_NETWORK_TINY, Architecture, embedding_pairs
 from cocktail.models.layers import blstm_stack, per_bin_head
+from cocktail.models.losses import deep_clustering_loss
 
 
 def embedding_network(section, n_bins: int, name: str) -> keras.Model:

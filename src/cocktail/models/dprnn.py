@@ -14,12 +14,17 @@ import keras
 from keras import layers
 
 from cocktail.errors import CocktailError
-from cocktail.losses import negative_si_snr_upit
 from cocktail.models.base import TIME_DOMAIN, Architecture, waveform_pairs
-from cocktail.params import EVEN, WHOLE
 from cocktail.models.layers import (
-    DualPathBlock, GlobalLayerNorm, Segment, dual_path_masks, learned_encoder, masked_decoder,
+    DualPathBlock,
+    GlobalLayerNorm,
+    Segment,
+    dual_path_masks,
+    learned_encoder,
+    masked_decoder,
 )
+from cocktail.models.losses import negative_si_snr_upit
+from cocktail.params import EVEN, WHOLE
 
 
 def chunk_rnn(hidden: int, channels: int, bidirectional: bool) -> keras.Sequential:

@@ -20,13 +20,13 @@ from sklearn.exceptions import ConvergenceWarning
 from tqdm import tqdm
 
 from cocktail.constants import EPS
+from cocktail.data.prepared_data import source_rows
+from cocktail.dsp.spectral import SpectralSettings
+from cocktail.dsp.stft import istft, stft
 from cocktail.errors import CocktailError
-from cocktail.model_dir import model_config, read_config, write_model_dir
 from cocktail.models.base import DICTIONARY, Architecture, Separation
+from cocktail.models.model_dir import model_config, read_config, write_model_dir
 from cocktail.params import WHOLE
-from cocktail.prepared_data import source_rows
-from cocktail.spectral import SpectralSettings
-from cocktail.stft import istft, stft
 
 DICTIONARIES_FILE = "dictionaries.npz"
 BETA_LOSS = "kullback-leibler"

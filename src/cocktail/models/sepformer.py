@@ -14,13 +14,18 @@ L 16, d_model 256, K 250, blocks 2, layers 8, heads 8, d_ffn 1024."""
 import keras
 from keras import layers
 
-from cocktail.losses import negative_si_snr_upit
 from cocktail.models.base import TIME_DOMAIN, Architecture, waveform_pairs
-from cocktail.params import EVEN, WHOLE
 from cocktail.models.layers import (
-    DualPathBlock, GlobalLayerNorm, Segment, TransformerEncoder, dual_path_masks, learned_encoder,
+    DualPathBlock,
+    GlobalLayerNorm,
+    Segment,
+    TransformerEncoder,
+    dual_path_masks,
+    learned_encoder,
     masked_decoder,
 )
+from cocktail.models.losses import negative_si_snr_upit
+from cocktail.params import EVEN, WHOLE
 
 
 def build(section, n_bins: int, n_sources: int) -> keras.Model:

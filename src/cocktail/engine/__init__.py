@@ -1,0 +1,1 @@
+"""Training: the fit loop with its validation separations and dvclive logging, and tf.distribute strategies."""

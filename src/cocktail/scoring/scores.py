@@ -1,0 +1,46 @@
+"""Scoring a separated test set: BSS Eval spread over every core, and the rounded summary the metrics JSON holds."""
+
+import os
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from tqdm import tqdm
+
+from cocktail.data.mixture_set import MixtureSet
+from cocktail.scoring.metrics import aggregate, score_mixture
+
+UNSCORED = {  # measure column -> (name, what it needs): why a source's value is NaN
+    "pesq": ("PESQ", "needs 0.25 s with an utterance in the reference and an estimate that is not all zeros"),
+    "stoi": ("STOI and ESTOI", "need 30 frames (0.4 s) of speech in the reference"),
+}
+
+
+def score_all(mixtures: MixtureSet, estimates: list[np.ndarray], sample_rate: int, desc: str) -> pd.DataFrame:
+    """BSS Eval is the slow part: spread it over every core."""
+    jobs = (delayed(score_mixture)(m, s, e, sample_rate) for m, s, e in zip(mixtures.mixtures, mixtures.sources, estimates))
+    results = Parallel(n_jobs=os.cpu_count(), return_as="generator")(jobs)
+    rows = []
+    for mix_id, scores in tqdm(zip(mixtures.table["mix_id"], results), total=len(mixtures), desc=desc, unit="mix"):
+        rows.extend({"mix_id": mix_id, **row} for row in scores)
+    per_source = pd.DataFrame(rows)
+    note_unscored(per_source, sample_rate)
+    return per_source
+
+
+def note_unscored(per_source: pd.DataFrame, sample_rate: int) -> None:
+    """A source a perceptual measure could not score is left out of its means and only counted in the summary: the log
+    names the mixture, so a short or silent test item can be found."""
+    for measure, (name, needs) in UNSCORED.items():
+        for mix_id, group in per_source[per_source[f"{measure}_i"].isna()].groupby("mix_id", sort=False):
+            sources = ", ".join(f"s{source + 1}" for source in group["source"])
+            seconds = group["samples"].iloc[0] / sample_rate
+            print(
+                f"note: {name} could not score {sources} of {mix_id} ({seconds:.2f} s; {name} {needs}): "
+                f"left out of the {measure} means and counted in {measure}_unscored."
+            )
+
+
+def summarise(per_source: pd.DataFrame, extra: dict | None = None) -> dict:
+    summary = {**aggregate(per_source), **(extra or {})}
+    return {key: round(value, 4) if isinstance(value, float) else value for key, value in summary.items()}
