@@ -117,7 +117,10 @@ def project(tmp_path_factory) -> Path:
     repo = tmp_path_factory.mktemp("project")
     for name in ("dvc.yaml", "pipeline", "src", "data/synthetic", "data/noise"):
         source = ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, repo / name)
+        if source.is_dir():
+            shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, repo / name)
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     for key, value in TINY.items():
         set_key(params, key, value)
@@ -128,6 +131,7 @@ def project(tmp_path_factory) -> Path:
     run(["git", "config", "user.name", "test"], repo)
     run(["dvc", "init", "-q"], repo)
     shutil.copytree(ROOT / ".dvc" / "plots", repo / ".dvc" / "plots")
+    shutil.copy(ROOT / ".dvcignore", repo / ".dvcignore")
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-qm", "tiny project"], repo)
     recorder = {"PYTHONPATH": str(ROOT / "tests" / "params_read"), "COCKTAIL_PARAMS_READ": str(repo.parent / PARAMS_READ)}
@@ -136,3 +140,10 @@ def project(tmp_path_factory) -> Path:
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-qm", "first run"], repo)
     return repo
+
+
+def pytest_collection_modifyitems(items):
+    """Tests on the session's project run on one pytest-xdist worker, so that the project is built once."""
+    for item in items:
+        if "project" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("project"))
