@@ -12,9 +12,9 @@ pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espea
 # espeak-ng run of a fresh home folder was affected, so each process speaks one utterance.
 HASH_UTTERANCE = """
 import hashlib, shutil
-from cocktail.data.corpora.synthetic import Voice, _speak
+from cocktail.data.corpora.synthetic import Voice, speak
 voice = Voice("v00_m", "en-gb-scotland+victor", 50, 170, "M")
-audio = _speak(shutil.which("espeak-ng"), voice, "Her apple wandered near the river.", 8000)
+audio = speak(shutil.which("espeak-ng"), voice, "Her apple wandered near the river.", 8000)
 print(hashlib.sha256(audio.tobytes()).hexdigest())
 """
 

@@ -10,7 +10,7 @@ import pandas as pd
 from cocktail.constants import PEAK
 from cocktail.data.mixture_set import MixtureSet
 from cocktail.data.noise import NoisePool, noise_pool
-from cocktail.data.prepared_data import SPLITS
+from cocktail.data.prepared_data import MIXED, NOISE, ROLE, SPLITS
 from cocktail.data.reverb import Room, check_rt60_range, draw_rooms, reverberate
 from cocktail.dsp.audio import is_silent
 from cocktail.errors import CocktailError
@@ -18,8 +18,12 @@ from cocktail.errors import CocktailError
 ROOMS, HEARING = 1, 2  # generator streams beside a split's mixture draws: the rooms, and each mixture's room and noise
 
 
-def with_rms(signal: np.ndarray, rms: float) -> np.ndarray:
-    return rms * signal / np.sqrt(np.mean(signal**2))
+def rms(signal: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(signal, dtype=np.float64))))
+
+
+def with_rms(signal: np.ndarray, target: float) -> np.ndarray:
+    return target * signal / np.sqrt(np.mean(signal**2))
 
 
 def scale_to_ratio(signals: list[np.ndarray], ratio_db: float) -> list[np.ndarray]:
@@ -81,7 +85,7 @@ class Acoustics:
         noise = None
         if self.noise is not None:
             snr = float(rng.uniform(*self.noise_snr_db))
-            loudest = max(float(np.sqrt(np.mean(np.square(h, dtype=np.float64)))) for h in heard)
+            loudest = max(rms(h) for h in heard)
             drawn, origin = self.noise.draw_with_origin(len(heard[0]), rng)
             noise = with_rms(drawn, loudest * 10 ** (-snr / 20))
             record.update(noise_snr_db=round(snr, 4), noise=origin)
@@ -209,7 +213,6 @@ def listed_mixture_stream(
     power and scaled by its SNR before both are cut to the shorter; without (premixed) the sources are used as
     they are. Where the list names the recordings whose sum is the mixture (premixed.task: + noise, or the reverberant
     sources), the mixture is their sum and the listed utterances are only its targets. The first `count` are taken."""
-    from cocktail.data.prepared_data import MIXED, NOISE, ROLE
 
     manifest = manifest.reset_index(drop=True)
     position = {utt: i for i, utt in enumerate(manifest["utt_id"])}
@@ -240,8 +243,8 @@ def listed_mixture_stream(
             noise = [h for j, h in zip(mixed_idx, heard) if j in noise_rows]
             speech = [h for j, h in zip(mixed_idx, heard) if j not in noise_rows]
             if noise and speech:  # as mix.noise records it: against the loudest source as heard in the mixture
-                rms = [float(np.sqrt(np.mean(np.square(s, dtype=np.float64)))) for s in (np.sum(noise, axis=0), *speech)]
-                heard_as["noise_snr_db"] = round(20 * float(np.log10(max(rms[1:]) / rms[0])), 4)
+                loudest = max(rms(s) for s in speech)
+                heard_as["noise_snr_db"] = round(20 * float(np.log10(loudest / rms(np.sum(noise, axis=0)))), 4)
         else:
             signals = fit_length(signals, "min", sample_rate, None)
             mixture, scaled = peak_normalised(signals)

@@ -79,7 +79,7 @@ class Voice:
         return f"espeak-ng -v {self.voice} -p {self.pitch} -s {self.rate}"
 
 
-def _spread(lo: int, hi: int, k: int, rng: np.random.Generator) -> list[int]:
+def spread(lo: int, hi: int, k: int, rng: np.random.Generator) -> list[int]:
     """Stratified draws, so voices of one gender cover the whole range instead of clustering."""
     slots = rng.permutation(k) + rng.uniform(size=k)
     return [int(round(lo + (hi - lo) * s / k)) for s in slots]
@@ -91,8 +91,8 @@ def _gender_voices(
     """Every variant is used once before any repeats; a repeat gets an accent it has not had."""
     accents = [ACCENTS[i] for i in rng.permutation(len(ACCENTS))]
     variants = [VARIANTS[gender][i] for i in rng.permutation(len(VARIANTS[gender]))]
-    pitches = _spread(*PITCH[gender], k, rng)
-    rates = _spread(*RATE, k, rng)
+    pitches = spread(*PITCH[gender], k, rng)
+    rates = spread(*RATE, k, rng)
     out = []
     for i in range(k):
         lap, j = divmod(i, len(variants))
@@ -172,7 +172,7 @@ def sentences(n: int, rng: np.random.Generator) -> list[str]:
     return out
 
 
-def _speak(espeak: str, voice: Voice, text: str, sample_rate: int) -> np.ndarray:
+def speak(espeak: str, voice: Voice, text: str, sample_rate: int) -> np.ndarray:
     """Synthesis, light trimming, resampling and peak normalisation of one utterance."""
     args = [
         espeak, "-v", voice.voice, "-p", str(voice.pitch), "-s", str(voice.rate), "--stdout", text,
@@ -220,7 +220,7 @@ def synthesize(
         for k in range(sentences_per_voice)
     ]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        futures = [pool.submit(_speak, espeak, voice, text, sample_rate) for voice, text in jobs]
+        futures = [pool.submit(speak, espeak, voice, text, sample_rate) for voice, text in jobs]
         try:
             done = as_completed(futures)
             for future in tqdm(done, total=len(futures), desc="synthesising", unit="utt"):
