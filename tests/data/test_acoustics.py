@@ -16,7 +16,6 @@ from cocktail.dsp.masks import ideal_ratio_mask
 from cocktail.dsp.stft import StftConfig, istft, stft
 from cocktail.errors import CocktailError
 from cocktail.params import Params
-from cocktail.scoring.evaluation import scored_conditions
 from cocktail.scoring.metrics import si_snr_np
 from cocktail.scoring.oracle import interference, oracle_estimates
 
@@ -130,16 +129,3 @@ def test_a_corpus_with_its_own_mixtures_refuses_added_noise(corpus):
     mix, noise = sections(noise=True)
     with pytest.raises(CocktailError, match="mix.noise"):
         mixture_stream(audio, manifest, mix, noise, "train", 2, SR, 0, mix_list=manifest.iloc[:0])
-
-
-def test_evaluation_can_score_a_model_on_the_other_condition():
-    def conditions(mix: dict, evaluate: dict):
-        params = Params({"mix": {**DEFAULTS["mix"], **mix}, "evaluate": {**DEFAULTS["evaluate"], **evaluate}})
-        return scored_conditions(params.section("mix"), params.section("evaluate"))
-
-    scored = conditions({"noise": True}, {"noise": False})
-    assert scored["noise"] is False and scored["reverb"] is False
-    assert scored["n_sources"] == DEFAULTS["mix"]["n_sources"] and scored.name == "mix", "the rest of the mix section as it is"
-    assert conditions({}, {"reverb": True})["reverb"]
-    with pytest.raises(CocktailError, match=r"evaluate\.noise"):
-        conditions({}, {"noise": "clean"})

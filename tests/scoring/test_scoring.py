@@ -1,17 +1,13 @@
-"""Scoring a separated set, and the oracle masks that bound it: the known values (a perfect estimate, the mixture
-itself, masks from the true sources) on a few synthetic mixtures, without the pipeline around them."""
+"""Scoring a separated set: the known values (a perfect estimate, the mixture itself) on a few synthetic mixtures,
+without the pipeline around them."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from cocktail.data.mixture_set import MixtureSet
-from cocktail.dsp.stft import StftConfig
-from cocktail.errors import CocktailError
-from cocktail.scoring.oracle import ORACLE_MASKS, check_oracle_masks, oracle_estimates
 from cocktail.scoring.scores import score_all, summarise
 
-CFG = StftConfig(n_fft=256, hop_length=64)
 RATE = 8000
 
 
@@ -63,15 +59,3 @@ def test_a_source_too_short_for_pesq_and_stoi_is_counted_and_named_not_a_crash(m
     notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")]
     assert len(notes) == 2 and all("s1, s2 of short (0.20 s" in line for line in notes)
     assert "PESQ" in notes[0] and "pesq_unscored" in notes[0] and "STOI" in notes[1]
-
-
-@pytest.mark.parametrize("mask", list(ORACLE_MASKS))
-def test_oracle_masks_separate_sources_apart_in_frequency(mixtures, mask):
-    estimates = oracle_estimates(mixtures, mask, CFG)
-    assert [e.shape for e in estimates] == [s.shape for s in mixtures.sources]
-    assert summarise(score_all(mixtures, estimates, RATE, mask))["gnsdr"] > 15
-
-
-def test_unknown_oracle_mask_is_named():
-    with pytest.raises(CocktailError, match="oracle.masks.*ideal"):
-        check_oracle_masks(["ibm", "ideal"])

@@ -1,0 +1,74 @@
+"""fit() as the train stage calls it, for the architectures the end-to-end runs do not train: batches streamed from
+feature shards through tf.data, a validation separation each epoch, dvclive's curves, and the summary that
+metrics/train.json holds (parameters, time, real-time factor); with two sources and with three."""
+
+import functools
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+from cocktail.data.datasets import training_sources
+from cocktail.data.features import write_features
+from cocktail.data.mixture_set import MixtureSet
+from cocktail.engine.training import TrainConfig, fit, real_time_factor
+from cocktail.inference.separation import Separator
+from cocktail.models import ARCHITECTURES
+from conftest import SECTIONS, SPECTRAL
+
+TRAIN = {
+    "clip_norm": 5.0, "lr_patience": 2, "stop_patience": 5, "valid_mixtures": 2, "dynamic_mixing": False, "shuffle_shards": 2,
+    "max_minutes": 0, "precision": "float32",
+}
+CHUNK_FRAMES, SEGMENT = 20, 1600
+EPOCHS = 2
+
+
+def tone_mixtures(rng: np.random.Generator, count: int, n_sources: int, samples: int = 4000) -> MixtureSet:
+    """Mixtures of tones at random pitches and levels in a little noise: enough for a model to learn from at once."""
+    t = np.arange(samples) / SPECTRAL.sample_rate
+    mixtures, sources = [], []
+    for _ in range(count):
+        tones = np.stack([
+            rng.uniform(0.1, 0.4) * np.sin(2 * np.pi * rng.uniform(150, 3500) * t) for _ in range(n_sources)
+        ]) + 0.005 * rng.standard_normal((n_sources, samples))
+        sources.append(tones.astype(np.float32))
+        mixtures.append(tones.sum(axis=0).astype(np.float32))
+    table = pd.DataFrame({"mix_id": [f"m{i}" for i in range(count)], "utt_ids": [""] * count})
+    return MixtureSet(mixtures, sources, table)
+
+
+@pytest.mark.parametrize(
+    ("name", "n_sources"),
+    [("ff", 2), ("lstm", 2), ("blstm_dc", 2), ("danet", 2), ("sepformer", 2), ("danet", 3), ("convtasnet", 3)],
+)
+def test_fit_trains_from_shards_and_reports_what_train_json_holds(name, n_sources, tmp_path, rng):
+    architecture = ARCHITECTURES[name]
+    valid_set = tone_mixtures(rng, 2, n_sources)
+    for split, mixtures in (("train", tone_mixtures(rng, 6, n_sources)), ("valid", valid_set)):
+        write_features(
+            zip(mixtures.mixtures, mixtures.sources), tmp_path / "features" / split, SPECTRAL.stft, SPECTRAL.vad_db,
+            CHUNK_FRAMES, SEGMENT, 50_000,
+        )
+    section = {**SECTIONS[name], "epochs": EPOCHS, "batch_size": 4}
+    cfg = TrainConfig.from_params(TRAIN, section, seed=0)
+    train, valid = training_sources(
+        architecture.inference.example_kind, str(tmp_path / "features"), str(tmp_path / "prepared"), SPECTRAL,
+        cfg.batch_size, 0, TRAIN, f"{name}.batch_size", {}, {}, {},
+    )
+    assert len(train.shards.counts[architecture.inference.example_kind]) > 1, "several shards, read together"
+    separator, summary = fit(
+        functools.partial(Separator.create, name, section, SPECTRAL, n_sources), architecture.loss(section), train, valid,
+        functools.partial(architecture.training_pairs, normaliser=SPECTRAL.normaliser), valid_set, cfg,
+        tf.distribute.get_strategy(), str(tmp_path / "dvclive"),
+    )
+    assert summary["epochs_run"] == EPOCHS and 1 <= summary["best_epoch"] <= EPOCHS
+    assert summary["parameters"] > 0 and summary["train_seconds"] > 0
+    assert np.isfinite(summary["best_val_loss"]) and np.isfinite(summary["best_val_si_snri"])
+    curves = tmp_path / "dvclive" / "plots" / "metrics"
+    for curve in ("train/loss.tsv", "eval/loss.tsv", "eval/si_snri.tsv"):
+        assert len((curves / curve).read_text().splitlines()) == 1 + EPOCHS, curve
+    separation = separator.separate(valid_set.mixtures[0])
+    assert separation.sources.shape == valid_set.sources[0].shape
+    assert real_time_factor(separator, valid_set, SPECTRAL.sample_rate) > 0
