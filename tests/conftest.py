@@ -140,10 +140,3 @@ def project(tmp_path_factory) -> Path:
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-qm", "first run"], repo)
     return repo
-
-
-def pytest_collection_modifyitems(items):
-    """Tests on the session's project run on one pytest-xdist worker, so that the project is built once."""
-    for item in items:
-        if "project" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("project"))
