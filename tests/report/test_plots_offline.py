@@ -10,6 +10,8 @@ from conftest import ROOT, run
 from test_report import chromium
 
 TEMPLATE = ROOT / ".dvc" / "plots" / "offline.html"
+DVC_YAML = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+PATHS = {key: value for entry in DVC_YAML["vars"] for key, value in entry["paths"].items()}
 
 DRAWN = """
 const [ids, done] = [arguments[0], arguments[arguments.length - 1]];
@@ -39,7 +41,7 @@ def write_plot_data(repo, plots: list[dict], shift: float) -> None:
     for plot in plots:
         for definition in plot.values():
             for name, column in definition["y"].items():
-                path = repo / name
+                path = repo / re.sub(r"\$\{paths\.(\w+)\}", lambda m: PATHS[m[1]], name)  # as DVC resolves dvc.yaml's vars
                 path.parent.mkdir(parents=True, exist_ok=True)
                 values = [1.0 + shift, 0.7 + shift, 0.5 + shift, 0.45 + shift]
                 if path.suffix == ".tsv":
@@ -60,8 +62,8 @@ def plots_project(tmp_path_factory):
     run(["dvc", "init", "-q"], repo)
     shutil.copy(ROOT / ".dvc" / "config", repo / ".dvc" / "config")
     shutil.copytree(ROOT / ".dvc" / "plots", repo / ".dvc" / "plots", dirs_exist_ok=True)
-    plots = yaml.safe_load((ROOT / "dvc.yaml").read_text())["plots"]
-    (repo / "dvc.yaml").write_text(yaml.safe_dump({"plots": plots}, sort_keys=False))
+    plots = DVC_YAML["plots"]
+    (repo / "dvc.yaml").write_text(yaml.safe_dump({"vars": DVC_YAML["vars"], "plots": plots}, sort_keys=False))
     (repo / ".gitignore").write_text((ROOT / ".gitignore").read_text())
     write_plot_data(repo, plots, 0.0)
     run(["git", "add", "-A"], repo)
