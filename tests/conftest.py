@@ -1,3 +1,4 @@
+import fcntl
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -23,6 +24,7 @@ from cocktail.params import Params
 SAMPLE_RATE = 8000
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS_READ = "params-read.txt"  # beside the session's project: the params keys each stage read in its first run
+FIRST_REPRO = "first-repro.log"  # beside it too: what that run printed
 
 
 @pytest.fixture
@@ -107,14 +109,10 @@ def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None) 
     return result
 
 
-@pytest.fixture(scope="session")
-def project(tmp_path_factory) -> Path:
-    """A copy of the project with tiny params, committed in a fresh git repository, after one `dvc repro`.
-
-    One for the whole session (every module that takes `project`): a test that changes its workspace puts it back
-    (`git checkout`, `dvc checkout`) before the next one reads it. The first run records the params keys each stage
-    reads (tests/params_read)."""
-    repo = tmp_path_factory.mktemp("project")
+def build_project(repo: Path) -> None:
+    """A copy of the project with tiny params in `repo`, committed in a fresh git repository, after one `dvc repro`
+    that records the params keys each stage reads (tests/params_read) beside it."""
+    repo.mkdir(parents=True)
     for name in ("dvc.yaml", "pipeline", "src", "data/synthetic", "data/noise"):
         source = ROOT / name
         if source.is_dir():
@@ -136,7 +134,27 @@ def project(tmp_path_factory) -> Path:
     run(["git", "commit", "-qm", "tiny project"], repo)
     recorder = {"PYTHONPATH": str(ROOT / "tests" / "params_read"), "COCKTAIL_PARAMS_READ": str(repo.parent / PARAMS_READ)}
     first = run(["dvc", "repro"], repo, env=recorder)
-    (repo.parent / "first-repro.log").write_text(first.stdout + first.stderr)
+    (repo.parent / FIRST_REPRO).write_text(first.stdout + first.stderr)
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-qm", "first run"], repo)
-    return repo
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory, worker_id) -> Path:
+    """The tiny project after its first `dvc repro` (build_project), one for the whole session: a test that changes
+    its workspace puts it back (`git checkout`, `dvc checkout`) before the next one reads it. Under pytest-xdist the
+    first worker to need it builds it once, under a lock, and every worker works on its own copy."""
+    own = tmp_path_factory.mktemp("project")
+    if worker_id == "master":
+        build_project(own / "repo")
+        return own / "repo"
+    shared = tmp_path_factory.getbasetemp().parent / "built-project"  # the session's folder, which the workers share
+    with open(f"{shared}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / FIRST_REPRO).is_file():  # not built yet, or a build that failed part-way
+            shutil.rmtree(shared, ignore_errors=True)
+            build_project(shared / "repo")
+    shutil.copytree(shared / "repo", own / "repo", symlinks=True)
+    for name in (PARAMS_READ, FIRST_REPRO):
+        shutil.copy(shared / name, own / name)
+    return own / "repo"

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import yaml
-from conftest import TINY, run, set_key, stage_command, tool_env
+from conftest import FIRST_REPRO, TINY, run, set_key, stage_command, tool_env
 
 from cocktail.models import ARCHITECTURES
 from cocktail.startup import STARTUP_CHATTER
@@ -41,7 +41,7 @@ def test_repro_writes_metrics_and_examples(project):
 
 
 def test_stage_logs_hold_back_tensorflow_start_up_lines(project):
-    log = (project.parent / "first-repro.log").read_text()
+    log = (project.parent / FIRST_REPRO).read_text()
     assert "Running stage 'train'" in log and "epoch 1/" in log
     chatter = [line for line in log.splitlines() if STARTUP_CHATTER.match(line)]
     assert not chatter, chatter[:5]
@@ -107,8 +107,9 @@ def outcome(project: Path, result: subprocess.CompletedProcess) -> SimpleNamespa
 
 
 # One experiment per inference kind, each run once and shared by the tests that read it; the per-architecture
-# wiring (build, loss, one training step, separate, save and load) is tests/test_models.py's, for every architecture.
-# Time domain: the project's own first run (convtasnet, above) and test_remote's dprnn experiment.
+# wiring (build, loss, one training step, separate, save and load) is tests/models/test_models.py's, and fit() through
+# shards tests/engine/test_training.py's. Mask: test_noisy_e2e's three speakers in noise and rooms; time domain: the
+# project's own first run (convtasnet, above) and test_remote's dprnn experiment.
 
 
 @pytest.fixture(scope="module")
@@ -123,15 +124,6 @@ def clustering(project):
     finally:
         restore(project)
     return trained, three
-
-
-@pytest.fixture(scope="module")
-def three_speakers(project):
-    """A mask network (PIT over three masks) on three-speaker mixtures: the data stages rerun, prepare does not."""
-    try:
-        return outcome(project, exp_run(project, "mix.n_sources=3", "model=blstm"))
-    finally:
-        restore(project)
 
 
 @pytest.fixture(scope="module")
@@ -170,14 +162,12 @@ def clustering_trained(clustering):
     return clustering[0]
 
 
-KINDS = {"mask": ("three_speakers", "blstm"), "clustering": ("clustering_trained", "dpcl"), "dictionary": ("own_corpus", "nmf")}
+KINDS = {"clustering": ("clustering_trained", "dpcl"), "dictionary": ("own_corpus", "nmf")}  # mask: test_noisy_e2e
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
-def test_each_inference_kind_trains_and_is_scored_through_the_pipeline(request, kind):
-    fixture, model = KINDS[kind]
+def assert_trained_and_scored(seen: SimpleNamespace, kind: str, model: str) -> None:
+    """What every inference kind's experiment must leave: the model trained, scored, and its metrics changed."""
     assert ARCHITECTURES[model].inference.name == kind, f"{model} no longer stands for the {kind} kind: pick another"
-    seen = request.getfixturevalue(fixture)
     assert {"train", "evaluate", "report"} <= seen.ran, seen.stdout
     assert {"gnsdr", "gsir", "gsar", "sdri", "si_snri"} <= seen.changed
     assert seen.train["model"] == model and seen.train["parameters"] > 0
@@ -185,6 +175,12 @@ def test_each_inference_kind_trains_and_is_scored_through_the_pipeline(request, 
     assert seen.eval["model"] == model
     if ARCHITECTURES[model].inference.gives_masks:
         assert 0.0 <= seen.eval["mask_accuracy"] <= 1.0
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_each_inference_kind_trains_and_is_scored_through_the_pipeline(request, kind):
+    fixture, model = KINDS[kind]
+    assert_trained_and_scored(request.getfixturevalue(fixture), kind, model)
 
 
 def test_exp_run_other_model_runs_only_train_and_evaluate(clustering_trained):
@@ -218,15 +214,6 @@ def test_dpcl_trained_on_two_evaluated_on_three(clustering):
     assert three.eval["n_sources"] == 3 and three.eval["n_sources_scored"] == 3 * TINY["mix.test_mixtures"]
     assert three.eval["clustering"] == "kmeans" and "source_count_accuracy" not in three.eval
     assert three.train["model"] == "dpcl"
-
-
-def test_three_sources_end_to_end(three_speakers):
-    """mix.n_sources reruns every stage downstream of the prepared corpus; the mask network outputs three masks."""
-    seen = three_speakers
-    assert seen.ran == {"mix", "features", "train", "evaluate", "oracle", "report"}, seen.stdout
-    assert seen.eval["n_sources"] == 3 and seen.eval["n_sources_scored"] == 3 * TINY["mix.test_mixtures"]
-    assert len([f for f in seen.examples if f.endswith("_estimate.wav")]) == 3
-    assert len([f for f in seen.report if f.endswith("_estimate.wav")]) == 3 * TINY["report.examples"]
 
 
 def test_a_real_corpus_through_a_symlink(own_corpus):
