@@ -3,7 +3,9 @@ feature shards through tf.data, a validation separation each epoch, dvclive's cu
 metrics/train.json holds (parameters, time, real-time factor); with two sources and with three."""
 
 import functools
+import math
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,14 +14,15 @@ import tensorflow as tf
 from cocktail.data.datasets import training_sources
 from cocktail.data.features import write_features
 from cocktail.data.mixture_set import MixtureSet
-from cocktail.engine.training import TrainConfig, fit, real_time_factor
+from cocktail.engine.training import CosineDecay, TrainConfig, fit, real_time_factor
+from cocktail.errors import CocktailError
 from cocktail.inference.separation import Separator
 from cocktail.models import ARCHITECTURES
 from conftest import SECTIONS, SPECTRAL
 
 TRAIN = {
     "clip_norm": 5.0, "lr_patience": 2, "stop_patience": 5, "valid_mixtures": 2, "dynamic_mixing": False, "shuffle_shards": 2,
-    "max_minutes": 0, "precision": "float32",
+    "max_minutes": 0, "precision": "float32", "lr_schedule": "plateau",
 }
 CHUNK_FRAMES, SEGMENT = 20, 1600
 EPOCHS = 2
@@ -72,3 +75,44 @@ def test_fit_trains_from_shards_and_reports_what_train_json_holds(name, n_source
     separation = separator.separate(valid_set.mixtures[0])
     assert separation.sources.shape == valid_set.sources[0].shape
     assert real_time_factor(separator, valid_set, SPECTRAL.sample_rate) > 0
+
+
+def test_cosine_decay_sets_each_steps_rate_from_the_start_to_zero_over_the_whole_budget():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.Adam(0.01), loss="mse")
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+    x, y = np.ones((20, 3), np.float32), np.ones((20, 1), np.float32)
+    model.fit(x, y, batch_size=4, epochs=2, callbacks=[CosineDecay(0.01, 10), Record()], verbose=0)
+    expected = [0.01 * 0.5 * (1 + math.cos(math.pi * step / 10)) for step in range(10)]
+    np.testing.assert_allclose(seen, expected, rtol=1e-6)
+    assert seen[0] == pytest.approx(0.01) and seen[5] == pytest.approx(0.005) and seen[-1] < 0.0003
+
+
+def test_fit_with_the_cosine_schedule_ends_near_zero_and_an_unknown_schedule_is_refused(tmp_path, rng):
+    name, architecture = "ff", ARCHITECTURES["ff"]
+    valid_set = tone_mixtures(rng, 2, 2)
+    for split, mixtures in (("train", tone_mixtures(rng, 6, 2)), ("valid", valid_set)):
+        write_features(
+            zip(mixtures.mixtures, mixtures.sources), tmp_path / "features" / split, SPECTRAL.stft, SPECTRAL.vad_db,
+            CHUNK_FRAMES, SEGMENT, 50_000,
+        )
+    section = {**SECTIONS[name], "epochs": EPOCHS, "batch_size": 4, "learning_rate": 0.01}
+    with pytest.raises(CocktailError, match="train.lr_schedule is 'step'.*cosine, plateau"):
+        TrainConfig.from_params({**TRAIN, "lr_schedule": "step"}, section, seed=0)
+    cfg = TrainConfig.from_params({**TRAIN, "lr_schedule": "cosine"}, section, seed=0)
+    train, valid = training_sources(
+        architecture.inference.example_kind, str(tmp_path / "features"), str(tmp_path / "prepared"), SPECTRAL,
+        cfg.batch_size, 0, TRAIN, f"{name}.batch_size", {}, {}, {},
+    )
+    fit(
+        functools.partial(Separator.create, name, section, SPECTRAL, 2), architecture.loss(section), train, valid,
+        functools.partial(architecture.training_pairs, normaliser=SPECTRAL.normaliser), valid_set, cfg,
+        tf.distribute.get_strategy(), str(tmp_path / "dvclive"),
+    )
+    rates = [float(line.split()[1]) for line in (tmp_path / "dvclive/plots/metrics/train/learning_rate.tsv").read_text().splitlines()[1:]]
+    assert len(rates) == EPOCHS and rates[0] < 0.01 and rates[-1] < 0.01 * 0.05

@@ -24,9 +24,11 @@ def reader_section(name: str) -> str | None:
 def scan_corpus(name: str, root: str | Path, settings: dict | None) -> Corpus:
     """Check the layout of the corpus at `root` and list its recordings; nothing is decoded yet. `settings` is the
     reader's own params section (reader_section)."""
-    reader_section(name)
     if name not in READERS:
-        raise CocktailError(f"corpus '{name}' is synthesised, not read from corpus.root.")
+        raise CocktailError(
+            f"params key 'corpus.name' is '{name}', which no reader scans from corpus.root. "
+            f"Readers of a folder: {', '.join(READERS)}."
+        )
     root = Path(root)
     if not root.is_dir():
         raise CocktailError(
