@@ -42,30 +42,37 @@ def tone_mixtures(rng: np.random.Generator, count: int, n_sources: int, samples:
     return MixtureSet(mixtures, sources, table)
 
 
-@pytest.mark.parametrize(
-    ("name", "n_sources"),
-    [("ff", 2), ("lstm", 2), ("blstm_dc", 2), ("danet", 2), ("sepformer", 2), ("danet", 3), ("convtasnet", 3)],
-)
-def test_fit_trains_from_shards_and_reports_what_train_json_holds(name, n_sources, tmp_path, rng):
-    architecture = ARCHITECTURES[name]
-    valid_set = tone_mixtures(rng, 2, n_sources)
+def fit_on_tones(tmp_path, rng, name: str, valid_set: MixtureSet, train_section: dict, budget: dict):
+    """fit() as the train stage calls it, on feature shards of six tone mixtures and `valid_set`: the batch source,
+    the separator and the summary."""
+    architecture, n_sources = ARCHITECTURES[name], valid_set.n_sources
     for split, mixtures in (("train", tone_mixtures(rng, 6, n_sources)), ("valid", valid_set)):
         write_features(
             zip(mixtures.mixtures, mixtures.sources), tmp_path / "features" / split, SPECTRAL.stft, SPECTRAL.vad_db,
             CHUNK_FRAMES, SEGMENT, 50_000,
         )
-    section = {**SECTIONS[name], "epochs": EPOCHS, "batch_size": 4}
-    cfg = TrainConfig.from_params(TRAIN, section, seed=0)
+    section = {**SECTIONS[name], "epochs": EPOCHS, "batch_size": 4, **budget}
+    cfg = TrainConfig.from_params(train_section, section, seed=0)
     train, valid = training_sources(
         architecture.inference.example_kind, str(tmp_path / "features"), str(tmp_path / "prepared"), SPECTRAL,
-        cfg.batch_size, 0, TRAIN, f"{name}.batch_size", {}, {}, {},
+        cfg.batch_size, 0, train_section, f"{name}.batch_size", {}, {}, {},
     )
-    assert len(train.shards.counts[architecture.inference.example_kind]) > 1, "several shards, read together"
     separator, summary = fit(
         functools.partial(Separator.create, name, section, SPECTRAL, n_sources), architecture.loss(section), train, valid,
         functools.partial(architecture.training_pairs, normaliser=SPECTRAL.normaliser), valid_set, cfg,
         tf.distribute.get_strategy(), str(tmp_path / "dvclive"),
     )
+    return train, separator, summary
+
+
+@pytest.mark.parametrize(
+    ("name", "n_sources"),
+    [("ff", 2), ("lstm", 2), ("blstm_dc", 2), ("danet", 2), ("sepformer", 2), ("danet", 3), ("convtasnet", 3)],
+)
+def test_fit_trains_from_shards_and_reports_what_train_json_holds(name, n_sources, tmp_path, rng):
+    valid_set = tone_mixtures(rng, 2, n_sources)
+    train, separator, summary = fit_on_tones(tmp_path, rng, name, valid_set, TRAIN, {})
+    assert len(train.shards.counts[ARCHITECTURES[name].inference.example_kind]) > 1, "several shards, read together"
     assert summary["epochs_run"] == EPOCHS and 1 <= summary["best_epoch"] <= EPOCHS
     assert summary["parameters"] > 0 and summary["train_seconds"] > 0
     assert np.isfinite(summary["best_val_loss"]) and np.isfinite(summary["best_val_si_snri"])
@@ -94,25 +101,8 @@ def test_cosine_decay_sets_each_steps_rate_from_the_start_to_zero_over_the_whole
 
 
 def test_fit_with_the_cosine_schedule_ends_near_zero_and_an_unknown_schedule_is_refused(tmp_path, rng):
-    name, architecture = "ff", ARCHITECTURES["ff"]
-    valid_set = tone_mixtures(rng, 2, 2)
-    for split, mixtures in (("train", tone_mixtures(rng, 6, 2)), ("valid", valid_set)):
-        write_features(
-            zip(mixtures.mixtures, mixtures.sources), tmp_path / "features" / split, SPECTRAL.stft, SPECTRAL.vad_db,
-            CHUNK_FRAMES, SEGMENT, 50_000,
-        )
-    section = {**SECTIONS[name], "epochs": EPOCHS, "batch_size": 4, "learning_rate": 0.01}
     with pytest.raises(CocktailError, match="train.lr_schedule is 'step'.*cosine, plateau"):
-        TrainConfig.from_params({**TRAIN, "lr_schedule": "step"}, section, seed=0)
-    cfg = TrainConfig.from_params({**TRAIN, "lr_schedule": "cosine"}, section, seed=0)
-    train, valid = training_sources(
-        architecture.inference.example_kind, str(tmp_path / "features"), str(tmp_path / "prepared"), SPECTRAL,
-        cfg.batch_size, 0, TRAIN, f"{name}.batch_size", {}, {}, {},
-    )
-    fit(
-        functools.partial(Separator.create, name, section, SPECTRAL, 2), architecture.loss(section), train, valid,
-        functools.partial(architecture.training_pairs, normaliser=SPECTRAL.normaliser), valid_set, cfg,
-        tf.distribute.get_strategy(), str(tmp_path / "dvclive"),
-    )
+        TrainConfig.from_params({**TRAIN, "lr_schedule": "step"}, {**SECTIONS["ff"], "epochs": 1, "batch_size": 4}, seed=0)
+    fit_on_tones(tmp_path, rng, "ff", tone_mixtures(rng, 2, 2), {**TRAIN, "lr_schedule": "cosine"}, {"learning_rate": 0.01})
     rates = [float(line.split()[1]) for line in (tmp_path / "dvclive/plots/metrics/train/learning_rate.tsv").read_text().splitlines()[1:]]
     assert len(rates) == EPOCHS and rates[0] < 0.01 and rates[-1] < 0.01 * 0.05
