@@ -2,11 +2,20 @@ import keras
 import numpy as np
 import pytest
 from conftest import KERAS_MODELS, SECTIONS, SPECTRAL
+from sklearn.cluster import MeanShift, estimate_bandwidth
 
 from cocktail.data.features import mixture_examples, stack_examples
 from cocktail.engine.distribute import float32_outputs, loss_scaled, set_precision
 from cocktail.errors import CocktailError
-from cocktail.inference.separation import Separator, kmeans_centres, load_separator, meanshift_centres
+from cocktail.inference.separation import (
+    Separator,
+    distinct_modes,
+    flat_kernel_modes,
+    kmeans_centres,
+    load_separator,
+    meanshift_centres,
+    quantile_bandwidth,
+)
 from cocktail.models import ARCHITECTURES
 from cocktail.models.dpcl import nearest_centre_masks
 from cocktail.models.nmf import DictionarySeparator
@@ -124,6 +133,17 @@ def test_meanshift_needs_no_source_count(rng):
     assert len(meanshift_centres(embeddings.reshape(-1, 3), quantile=0.2)) == 3
     _, single = clustered_embeddings(rng, 1, frames=40)
     assert len(meanshift_centres(single.reshape(-1, 3), quantile=0.2)) == 1
+
+
+def test_meanshift_finds_the_modes_and_bandwidth_scikit_learn_finds(rng):
+    """The vectorised mean shift against scikit-learn's, seed for seed, on the same points."""
+    _, embeddings = clustered_embeddings(rng, 3, frames=20, spread=0.4)
+    points = embeddings.reshape(-1, 3).astype(np.float64)
+    bandwidth = quantile_bandwidth(points, 0.2)
+    assert bandwidth == pytest.approx(estimate_bandwidth(points, quantile=0.2), rel=1e-9)
+    reference = MeanShift(bandwidth=bandwidth, seeds=points[::7]).fit(points).cluster_centers_
+    found = distinct_modes(*flat_kernel_modes(points, points[::7], bandwidth), bandwidth)
+    np.testing.assert_allclose(sorted(map(tuple, found)), sorted(map(tuple, reference)), atol=1e-9)
 
 
 def test_danet_masks_from_centres_are_soft_and_sum_to_one(rng):

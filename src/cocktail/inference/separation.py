@@ -9,7 +9,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
-from sklearn.cluster import KMeans, MeanShift, estimate_bandwidth
+from sklearn.cluster import KMeans
 
 from cocktail.dsp.masks import log_magnitude, voice_activity_weights
 from cocktail.dsp.spectral import SpectralSettings
@@ -120,12 +120,53 @@ def meanshift_centres(points: np.ndarray, quantile: float, min_share: float = 0.
     """Modes of the embedding density, most populated first: the number of sources is found, not given."""
     rng = np.random.default_rng(seed)
     sample = points[rng.choice(len(points), size=min(len(points), MEANSHIFT_SAMPLE), replace=False)]
-    bandwidth = estimate_bandwidth(sample, quantile=quantile, random_state=seed)
-    seeds = sample[: MEANSHIFT_SEEDS]  # already in random order
-    shift = MeanShift(bandwidth=max(bandwidth, 1e-3), seeds=seeds).fit(sample)
-    shares = np.bincount(shift.labels_, minlength=len(shift.cluster_centers_)) / len(sample)
+    bandwidth = max(quantile_bandwidth(sample, quantile), 1e-3)
+    centres = distinct_modes(*flat_kernel_modes(sample, sample[:MEANSHIFT_SEEDS], bandwidth), bandwidth)  # sample is shuffled
+    labels = np.argmin(squared_distances(sample, centres), axis=1)
+    shares = np.bincount(labels, minlength=len(centres)) / len(sample)
     keep = shares >= min_share
-    return shift.cluster_centers_[keep if keep.any() else np.argmax(shares)[None]]
+    return centres[keep if keep.any() else np.argmax(shares)[None]]
+
+
+def squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.maximum((a**2).sum(1)[:, None] + (b**2).sum(1)[None] - 2 * a @ b.T, 0)
+
+
+def quantile_bandwidth(points: np.ndarray, quantile: float) -> float:
+    """scikit-learn's estimate_bandwidth on every point: the mean distance from a point to its k-th nearest (itself
+    first), k the quantile's share of the points."""
+    points = points.astype(np.float64)
+    k = max(int(len(points) * quantile), 1)
+    return float(np.sqrt(np.partition(squared_distances(points, points), k - 1, axis=1)[:, k - 1]).mean())
+
+
+def flat_kernel_modes(points: np.ndarray, seeds: np.ndarray, bandwidth: float, max_iter: int = 300):
+    """scikit-learn's mean shift (flat kernel; a seed stops when it moves under 1e-3 bandwidths) for every seed at
+    once: its one-seed-at-a-time loop took 13 s a mixture. Each mode comes with the number of points within reach."""
+    points = points.astype(np.float64)
+    means = seeds.astype(np.float64)
+    counts = np.zeros(len(means), int)
+    moving = np.arange(len(means))
+    for step in range(max_iter + 1):
+        within = squared_distances(means[moving], points) <= bandwidth**2
+        counts[moving] = within.sum(1)
+        reached = counts[moving] > 0
+        shifted = (within @ points) / np.maximum(counts[moving], 1)[:, None]
+        still = reached & (np.linalg.norm(shifted - means[moving], axis=1) > 1e-3 * bandwidth) & (step < max_iter)
+        means[moving[reached]] = shifted[reached]
+        moving = moving[still]
+        if not len(moving):
+            break
+    return means[counts > 0], counts[counts > 0]
+
+
+def distinct_modes(modes: np.ndarray, counts: np.ndarray, bandwidth: float) -> np.ndarray:
+    """Modes closer than a bandwidth to a more populated one are the same mode."""
+    kept = []
+    for index in np.argsort(-counts, kind="stable"):
+        if not kept or squared_distances(modes[index][None], modes[kept]).min() > bandwidth**2:
+            kept.append(index)
+    return modes[kept]
 
 
 def check_clustering(name: str) -> None:
