@@ -109,6 +109,11 @@ def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None) 
     return result
 
 
+def ran_stages(result: subprocess.CompletedProcess) -> set[str]:
+    """The stages a `dvc repro` or `dvc exp run` ran, from what it printed."""
+    return {line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")}
+
+
 def build_project(repo: Path) -> None:
     """A copy of the project with tiny params in `repo`, committed in a fresh git repository, after one `dvc repro`
     that records the params keys each stage reads (tests/params_read) beside it."""

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import yaml
-from conftest import FIRST_REPRO, TINY, run, set_key, stage_command, tool_env
+from conftest import FIRST_REPRO, TINY, ran_stages, run, set_key, stage_command, tool_env
 
 from cocktail.models import ARCHITECTURES
 from cocktail.startup import STARTUP_CHATTER
@@ -79,10 +79,6 @@ def test_data_stages_are_deterministic(project):
         assert lock["stages"][stage]["outs"] == before["stages"][stage]["outs"], stage
 
 
-def ran_stages(result: subprocess.CompletedProcess) -> set[str]:
-    return {line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")}
-
-
 def restore(project: Path) -> None:
     run(["git", "checkout", "--", "."], project)
     run(["dvc", "checkout", "-f", "-q"], project, check=False)
@@ -109,7 +105,7 @@ def outcome(project: Path, result: subprocess.CompletedProcess) -> SimpleNamespa
 # One experiment per inference kind, each run once and shared by the tests that read it; the per-architecture
 # wiring (build, loss, one training step, separate, save and load) is tests/models/test_models.py's, and fit() through
 # shards tests/engine/test_training.py's. Mask: test_noisy_e2e's three speakers in noise and rooms; time domain: the
-# project's own first run (convtasnet, above) and test_remote's dprnn experiment.
+# project's own first run (convtasnet, above) and tests/report/test_review.py's dprnn experiment.
 
 
 @pytest.fixture(scope="module")
