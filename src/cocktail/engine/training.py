@@ -141,10 +141,9 @@ def epoch_summary(logs: dict) -> str:
 
 
 class CosineDecay(keras.callbacks.Callback):
-    """The learning rate falls from `start` to zero along half a cosine over `total_steps`, step by step. Within a
-    budget of a few epochs halving on a plateau never fires, and a rate still high at the end leaves the weights
-    where the last noisy steps threw them; decayed, the same steps end better (README: "Where the default run's
-    time goes")."""
+    """The learning rate falls from `start` to zero along half a cosine over `total_steps`, step by step: a schedule
+    that acts within a budget of a few epochs, where halving on a plateau never fires. Whether it ends better than a
+    constant rate depends on the budget (README: "Where the default run's time goes" has both outcomes)."""
 
     def __init__(self, start: float, total_steps: int):
         super().__init__()
