@@ -1,6 +1,13 @@
 import numpy as np
 
-from cocktail.dsp.masks import ideal_binary_mask, ideal_ratio_mask, mask_accuracy, voice_activity_weights
+from cocktail.dsp.masks import (
+    ideal_binary_mask,
+    ideal_ratio_mask,
+    mask_accuracy,
+    nearest_centre,
+    squared_distances,
+    voice_activity_weights,
+)
 
 
 def test_ibm_picks_dominant_source():
@@ -57,3 +64,17 @@ def test_mask_accuracy_counts_active_bins_only():
     assert mask_accuracy(est, ibm, np.array([[1, 1]])) == 0.5
     assert mask_accuracy(est, ibm, np.array([[1, 0]])) == 1.0
     assert mask_accuracy(est, ibm, np.array([[0, 1]])) == 0.0
+
+
+def test_squared_distances_match_the_pairwise_differences(rng):
+    a, b = rng.standard_normal((50, 20)), rng.standard_normal((7, 20))
+    expected = ((a[:, None] - b[None]) ** 2).sum(-1)
+    np.testing.assert_allclose(squared_distances(a, b), expected, rtol=1e-10)
+    assert (squared_distances(a, a) >= 0).all() and np.allclose(np.diag(squared_distances(a, a)), 0, atol=1e-12)
+
+
+def test_nearest_centre_assigns_each_point_to_its_own_centre(rng):
+    centres = rng.standard_normal((3, 5)) * 10
+    labels = rng.integers(0, 3, 200)
+    points = centres[labels] + 0.1 * rng.standard_normal((200, 5))
+    np.testing.assert_array_equal(nearest_centre(points, centres), labels)

@@ -1,4 +1,5 @@
-"""Ideal masks and the voice-activity weight: training targets for mask and embedding models, and the oracle."""
+"""Ideal masks and the voice-activity weight: training targets for mask and embedding models, and the oracle; and the
+nearest-centre assignment that turns clustered embeddings into masks."""
 
 import numpy as np
 
@@ -40,3 +41,12 @@ def mask_accuracy(estimated_masks: np.ndarray, ibm: np.ndarray, weights: np.ndar
     agree = ((estimated_masks > 0.5) == (ibm > 0)).all(axis=0)
     active = weights > 0
     return float(agree[active].mean()) if active.any() else float("nan")
+
+
+def squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(A, D) and (B, D) -> (A, B) as one matrix product: no (A, B, D) array for the many bins of a mixture."""
+    return np.maximum((a**2).sum(1)[:, None] + (b**2).sum(1)[None] - 2 * a @ b.T, 0)
+
+
+def nearest_centre(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    return np.argmin(squared_distances(points, centres), axis=1)

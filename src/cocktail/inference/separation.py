@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.cluster import KMeans
 
-from cocktail.dsp.masks import log_magnitude, voice_activity_weights
+from cocktail.dsp.masks import log_magnitude, nearest_centre, squared_distances, voice_activity_weights
 from cocktail.dsp.spectral import SpectralSettings
 from cocktail.dsp.stft import istft, stft
 from cocktail.errors import CocktailError
@@ -122,14 +122,10 @@ def meanshift_centres(points: np.ndarray, quantile: float, min_share: float = 0.
     sample = points[rng.choice(len(points), size=min(len(points), MEANSHIFT_SAMPLE), replace=False)]
     bandwidth = max(quantile_bandwidth(sample, quantile), 1e-3)
     centres = distinct_modes(*flat_kernel_modes(sample, sample[:MEANSHIFT_SEEDS], bandwidth), bandwidth)  # sample is shuffled
-    labels = np.argmin(squared_distances(sample, centres), axis=1)
+    labels = nearest_centre(sample, centres)
     shares = np.bincount(labels, minlength=len(centres)) / len(sample)
     keep = shares >= min_share
     return centres[keep if keep.any() else np.argmax(shares)[None]]
-
-
-def squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.maximum((a**2).sum(1)[:, None] + (b**2).sum(1)[None] - 2 * a @ b.T, 0)
 
 
 def quantile_bandwidth(points: np.ndarray, quantile: float) -> float:

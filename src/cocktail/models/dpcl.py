@@ -12,6 +12,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from cocktail.dsp.masks import nearest_centre
 from cocktail.models.base import CLUSTERING, EMBEDDING_NETWORK_PARAMS, EMBEDDING_NETWORK_TINY, Architecture, embedding_pairs
 from cocktail.models.layers import blstm_stack, per_bin_head
 from cocktail.models.losses import deep_clustering_loss
@@ -28,8 +29,7 @@ def embedding_network(section, n_bins: int, name: str) -> keras.Model:
 
 def nearest_centre_masks(embeddings: np.ndarray, centres: np.ndarray, section=None) -> np.ndarray:
     """Binary masks: every bin joins the cluster whose centre is nearest."""
-    distances = ((embeddings[None] - centres[:, None]) ** 2).sum(axis=-1)  # (C, N)
-    return (np.argmin(distances, axis=0)[None] == np.arange(len(centres))[:, None]).astype(np.float32)
+    return (nearest_centre(embeddings, centres)[None] == np.arange(len(centres))[:, None]).astype(np.float32)
 
 
 ARCHITECTURE = Architecture(
