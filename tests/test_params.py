@@ -6,7 +6,7 @@ import pytest
 
 from cocktail.errors import CocktailError
 from cocktail.models import ARCHITECTURES, architecture_section, get_architecture
-from cocktail.params import Params, Range
+from cocktail.params import Params, Range, checked_choice
 
 
 @pytest.fixture
@@ -63,6 +63,29 @@ def test_unknown_architecture_lists_valid_names():
     assert "nope" in message
     for name in ARCHITECTURES:
         assert name in message
+
+
+@pytest.mark.parametrize(
+    ("choices", "value", "expected"),
+    [
+        (("kmeans", "meanshift"), "spectral", "params key 'k' is 'spectral': use kmeans or meanshift."),
+        (("a", "b", "c"), None, "params key 'k' is null: use one of a, b, c."),
+        ((True, False), 1, "params key 'k' is 1: use true or false."),
+        ((True, False), "yes", "params key 'k' is 'yes': use true or false."),
+        ((None, True, False), 0, "params key 'k' is 0: use one of null, true, false (why)."),
+    ],
+)
+def test_a_word_outside_its_choices_is_refused_naming_key_and_choices(choices, value, expected):
+    """True == 1 in Python: a choice of true / false must not take a number, nor a word stand for a boolean."""
+    with pytest.raises(CocktailError) as err:
+        checked_choice("k", value, choices, " (why)" if None in choices else "")
+    assert str(err.value) == expected
+
+
+def test_a_listed_choice_comes_back_as_it_is():
+    assert checked_choice("k", "meanshift", ("kmeans", "meanshift")) == "meanshift"
+    assert checked_choice("k", False, (True, False)) is False
+    assert checked_choice("k", None, (None, True, False)) is None
 
 
 def test_architecture_section_names_missing_key():

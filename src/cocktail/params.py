@@ -74,6 +74,24 @@ class SectionView(dict):
         )
 
 
+def as_written(value) -> str:
+    """A value as params.yaml spells it: null, true and false bare, words quoted."""
+    if value is None:
+        return "null"
+    return str(value).lower() if isinstance(value, bool) else repr(value)
+
+
+def checked_choice(key: str, value, choices, why: str = ""):
+    """A params key that takes one of a few words (or true / false): anything else stops here, in one error naming the
+    key and what it may be, not as a KeyError or a silently taken default further in. True is not 1 here."""
+    choices = tuple(choices)
+    if any(value is choice or (type(value) is type(choice) and value == choice) for choice in choices):
+        return value
+    written = [choice if isinstance(choice, str) else as_written(choice) for choice in choices]
+    options = " or ".join(written) if len(written) <= 2 else f"one of {', '.join(written)}"
+    raise CocktailError(f"params key '{key}' is {as_written(value)}: use {options}{why}.")
+
+
 @dataclass(frozen=True)
 class Range:
     """The values a numeric params key may take. Out of range a number would end as a traceback deep in a stage, or

@@ -257,7 +257,7 @@ def test_a_root_of_another_layout_says_what_was_expected_and_found(tmp_path, nam
 
 
 def test_unknown_corpus_and_missing_root_name_the_key(tmp_path):
-    with pytest.raises(CocktailError, match="corpus.name.*Valid names: synthetic, timit"):
+    with pytest.raises(CocktailError, match="params key 'corpus.name' is 'voxceleb': use one of synthetic, timit"):
         scan_with(params_for("voxceleb", tmp_path))
     with pytest.raises(CocktailError, match="corpus.root .*nowhere.* does not exist"):
         scan_with(params_for("folder", tmp_path / "nowhere"))

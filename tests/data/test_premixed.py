@@ -212,7 +212,7 @@ def test_a_missing_component_folder_or_file_is_named(tmp_path):
 def test_an_unknown_task_lists_the_tasks_and_those_the_tree_has(tmp_path):
     root = write_tree(tmp_path / "librimix", "librimix")
     with pytest.raises(CocktailError, match=r"params key 'premixed.task' is 'sep_loud': use one of sep_clean, sep_noisy, "
-                                            r"enh_single, sep_reverb, .*This tree supports: sep_clean, sep_noisy\."):
+                                            r"enh_single, sep_reverb, .*\(this tree has sep_clean, sep_noisy\)\."):
         scan_with(params_for(root, "sep_loud"))
 
 

@@ -128,6 +128,5 @@ def test_bad_rt60_range_names_its_key(rt60, says):
 
 
 def test_unknown_target_names_its_key_and_the_valid_ones(rooms, bursts):
-    with pytest.raises(CocktailError, match="params key 'mix.target'") as err:
+    with pytest.raises(CocktailError, match="params key 'mix.target' is 'anechoic': use direct or reverberant: direct is"):
         reverberate(bursts, rooms[0], "anechoic")
-    assert "'direct'" in str(err.value) and "'reverberant'" in str(err.value)

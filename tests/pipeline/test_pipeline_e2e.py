@@ -332,7 +332,7 @@ def stages(project):
 @pytest.mark.parametrize(
     ("stage", "overrides", "expected"),
     [
-        ("train", {"model": "wavenet"}, f"Valid names: {', '.join(sorted(ARCHITECTURES))}"),
+        ("train", {"model": "wavenet"}, f"use one of {', '.join(sorted(ARCHITECTURES))}"),
         ("train", {"danet.mask_activation": "relu", "model": "danet"}, "danet.mask_activation"),
         ("train", {"ff.permutation": "sorted", "model": "ff"}, "ff.permutation"),
         ("evaluate", {"evaluate.n_sources": 3}, "evaluate.n_sources"),
@@ -344,7 +344,7 @@ def stages(project):
         ("mix", {"mix.n_sources": None}, "mix.n_sources"),
         ("prepare", {"corpus.name": "folder", "corpus.root": "/nonexistent/corpus"}, "/nonexistent/corpus"),
         ("prepare", {"corpus.name": "timit", "corpus.root": "data/synthetic"}, "expected TRAIN/ and TEST/ folders"),
-        ("prepare", {"corpus.name": "librivox"}, "Valid names: synthetic, timit, tsp"),
+        ("prepare", {"corpus.name": "librivox"}, "use one of synthetic, timit, tsp"),
         ("train", {"blstm.permutation": "sorted", "model": "blstm"}, "blstm.permutation"),
         ("oracle", {"oracle.masks": ["ideal"]}, "oracle.masks"),
         ("mix", {"mix.length": "max"}, "mix.length"),

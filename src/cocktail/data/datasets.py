@@ -18,6 +18,7 @@ from cocktail.data.mixing import Acoustics, random_mixtures, source_pools, split
 from cocktail.data.prepared_data import load_mix_list, load_prepared
 from cocktail.dsp.spectral import SpectralSettings
 from cocktail.errors import CocktailError
+from cocktail.params import checked_choice
 
 # (arrays of one batch as the features stage stores them) -> (network inputs, targets)
 Pairs = Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]
@@ -181,9 +182,7 @@ def training_sources(
     """(training, validation) batch sources as the `train` params section asks: the features stage's fixed training
     set, or dynamic mixing (`train.dynamic_mixing`, drawn as the `features`, `mix` and `noise` sections say); validation is always the mix stage's fixed set. With several replicas every batch is whole, so that each
     replica gets an equal share. `batch_key` is the params key batch_size came from, for messages."""
-    dynamic = train["dynamic_mixing"]
-    if not isinstance(dynamic, bool):
-        raise CocktailError(f"params key 'train.dynamic_mixing' is {dynamic!r}: use true or false.")
+    dynamic = checked_choice("train.dynamic_mixing", train["dynamic_mixing"], (True, False))
     if dynamic and load_mix_list(prepared_dir) is not None:
         raise CocktailError(
             "params key 'train.dynamic_mixing' is true, but this corpus lists its own mixtures (wsj0.lists or a premixed "

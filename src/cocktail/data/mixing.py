@@ -14,6 +14,7 @@ from cocktail.data.prepared_data import MIXED, NOISE, ROLE, SPLITS
 from cocktail.data.reverb import Room, check_rt60_range, draw_rooms, reverberate
 from cocktail.dsp.audio import is_silent
 from cocktail.errors import CocktailError
+from cocktail.params import checked_choice
 
 ROOMS, HEARING = 1, 2  # generator streams beside a split's mixture draws: the rooms, and each mixture's room and noise
 
@@ -93,10 +94,7 @@ class Acoustics:
 
 
 def switch(section, key: str) -> bool:
-    value = section[key]
-    if not isinstance(value, bool):
-        raise CocktailError(f"params key 'mix.{key}' is {value!r}: use true or false.")
-    return value
+    return checked_choice(f"mix.{key}", section[key], (True, False))
 
 
 def check_snr_range(value) -> tuple[float, float]:

@@ -16,6 +16,7 @@ from cocktail.data.corpora.synthetic import PITCH, RATE, VARIANTS, Voice, senten
 from cocktail.data.prepared_data import SPLITS
 from cocktail.dsp.audio import SILENCE_PEAK, is_silent, read_audio
 from cocktail.errors import CocktailError
+from cocktail.params import checked_choice
 
 NOISE_NAMES = ("generated", "esc50", "folder", "wham")
 KINDS = ("babble", "coloured", "modulated")
@@ -242,8 +243,7 @@ def noise_pool(
 ) -> NoisePool:
     """One split's noise as noise.name says. Corpora with splits of their own (ESC-50's folds, WHAM!'s tr/cv/tt) keep
     them; a folder is split by file with the shares given."""
-    if name not in NOISE_NAMES:
-        raise CocktailError(f"params key 'noise.name' is '{name}', which has no reader. Valid names: {', '.join(NOISE_NAMES)}.")
+    checked_choice("noise.name", name, NOISE_NAMES)
     if name == "generated":
         return GeneratedNoise(seed, split, sample_rate)
     root = Path(root)

@@ -18,6 +18,7 @@ from cocktail.data.corpora.decode import decode
 from cocktail.data.prepared_data import AUDIO, MANIFEST, MIX_LIST, MIXED, OFFSETS, ROLE, SOURCE, SPLITS, source_rows
 from cocktail.data.shards import SignalWriter
 from cocktail.errors import CocktailError
+from cocktail.params import checked_choice
 
 BAD_FILES = "bad_files.csv"
 MANIFEST_COLUMNS = ["utt_id", "speaker", "gender", "duration", "origin", "text", "split", "split_by"]
@@ -75,8 +76,7 @@ def build_manifest(records: list[dict], speaker_set: str, n_valid: int, n_test: 
     n_test = 0 if "test" in given else n_test
     for split in sorted(given & {"valid", "test"}):
         print(f"the {split} split is the corpus's own (corpus.{split}_speakers is not used)")
-    if speaker_set not in ("open", "closed"):
-        raise CocktailError(f"params key 'corpus.speaker_set' is '{speaker_set}': use 'open' or 'closed'.")
+    checked_choice("corpus.speaker_set", speaker_set, ("open", "closed"))
     if undecided.any():
         rows = manifest[undecided]
         if speaker_set == "open":

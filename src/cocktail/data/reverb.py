@@ -29,6 +29,7 @@ import pyroomacoustics as pra
 from scipy.signal import butter, fftconvolve, sosfiltfilt
 
 from cocktail.errors import CocktailError
+from cocktail.params import checked_choice
 
 SIDE_M = (5.0, 10.0)  # length and width, as WHAMR!
 HEIGHT_M = (2.5, 3.5)
@@ -43,6 +44,10 @@ MAX_ATTEMPTS = 20  # rooms drawn for one RT60 before giving up (about one in fiv
 HIGHPASS_HZ = 10.0  # removes the DC gain of the all-positive image sum, as pyroomacoustics' own filter does
 PRA_SETTINGS = {"num_threads": 1, "rir_hpf_enable": False}  # one block: the same sums everywhere; our own high-pass
 TARGETS = ("direct", "reverberant")
+TARGET_MEANINGS = (
+    ": direct is the direct-path source, aligned with the mixture (WHAMR!'s anechoic target), reverberant the source "
+    "as heard in the room"
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -210,11 +215,7 @@ def draw_rooms(count: int, n_positions: int, rt60_range: tuple[float, float], sa
 def reverberate(signals: list[np.ndarray], room: Room, target: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Each signal as heard from its position in `room`, and its training target: the direct-path signal, aligned with
     what is heard (WHAMR!'s anechoic target), or what is heard itself. All cut to the signals' own lengths."""
-    if target not in TARGETS:
-        raise CocktailError(
-            f"params key 'mix.target' is {target!r}: use 'direct' (the direct-path source, aligned with the mixture, "
-            "WHAMR!'s anechoic target) or 'reverberant' (the source as heard in the room)."
-        )
+    checked_choice("mix.target", target, TARGETS, TARGET_MEANINGS)
     if len(signals) > len(room.reverberant):
         raise ValueError(f"{len(signals)} signals for a room with {len(room.reverberant)} source positions")
     heard = [fftconvolve(s, rir)[: len(s)] for s, rir in zip(signals, room.reverberant)]

@@ -27,6 +27,7 @@ import keras
 import tensorflow as tf
 
 from cocktail.errors import CocktailError
+from cocktail.params import checked_choice
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -34,14 +35,13 @@ TF_CONFIG_EXAMPLE = '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "ta
 
 
 def training_strategy(name: str) -> tf.distribute.Strategy:
+    checked_choice("train.strategy", name, STRATEGIES)
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
-    if name == "multi_worker":
-        check_tf_config(os.environ.get("TF_CONFIG"))
-        return KerasMultiWorkerStrategy()
-    raise CocktailError(f"train.strategy is {name!r}: set it to one of {', '.join(STRATEGIES)}.")
+    check_tf_config(os.environ.get("TF_CONFIG"))
+    return KerasMultiWorkerStrategy()
 
 
 class KerasMultiWorkerStrategy(tf.distribute.MultiWorkerMirroredStrategy):
@@ -82,9 +82,7 @@ def check_tf_config(text: str | None) -> None:
 def set_precision(name: str) -> None:
     """Mixed policies compute in 16 bits and keep float32 weights. Set it before the model is built: layers take the
     policy then."""
-    if name not in PRECISIONS:
-        raise CocktailError(f"train.precision is {name!r}: set it to one of {', '.join(PRECISIONS)}.")
-    keras.mixed_precision.set_global_policy(name)
+    keras.mixed_precision.set_global_policy(checked_choice("train.precision", name, PRECISIONS))
 
 
 def loss_scaled(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:

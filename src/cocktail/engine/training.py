@@ -16,8 +16,8 @@ from tqdm import tqdm
 from cocktail.data.datasets import as_dataset, pipeline_errors_raised
 from cocktail.data.mixture_set import MixtureSet
 from cocktail.engine.distribute import any_worker, float32_outputs, loss_scaled, output_path, set_precision, shard_by_element
-from cocktail.errors import CocktailError
 from cocktail.inference.separation import Separator
+from cocktail.params import checked_choice
 from cocktail.scoring.metrics import best_permutation_si_snr, si_snr_np
 from dvclive import Live
 
@@ -58,9 +58,7 @@ LR_SCHEDULES = ("cosine", "plateau")
 
 
 def lr_schedule(name: str) -> str:
-    if name not in LR_SCHEDULES:
-        raise CocktailError(f"train.lr_schedule is {name!r}: set it to one of {', '.join(LR_SCHEDULES)}.")
-    return name
+    return checked_choice("train.lr_schedule", name, LR_SCHEDULES)
 
 
 def mean_si_snri(separator, mixtures: MixtureSet) -> float:

@@ -18,6 +18,7 @@ from cocktail.errors import CocktailError
 from cocktail.models import get_architecture, names_where
 from cocktail.models.base import Inference, Separation
 from cocktail.models.model_dir import model_config, read_config, write_model_dir
+from cocktail.params import checked_choice
 
 WEIGHTS_FILE = "model.weights.h5"
 CLUSTERINGS = ("kmeans", "meanshift")
@@ -166,8 +167,7 @@ def distinct_modes(modes: np.ndarray, counts: np.ndarray, bandwidth: float) -> n
 
 
 def check_clustering(name: str) -> None:
-    if name not in CLUSTERINGS:
-        raise CocktailError(f"params key 'evaluate.clustering' is '{name}': use {' or '.join(CLUSTERINGS)}.")
+    checked_choice("evaluate.clustering", name, CLUSTERINGS)
 
 
 def check_source_count(separator, n_sources: int, asked_by: str, remedy: str) -> None:

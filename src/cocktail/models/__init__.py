@@ -9,6 +9,7 @@ import pkgutil
 from functools import cache
 
 from cocktail.errors import CocktailError
+from cocktail.params import checked_choice
 
 SHARED_MODULES = frozenset({"base", "layers", "losses", "model_dir"})
 
@@ -36,11 +37,7 @@ def __getattr__(attribute: str):
 
 def get_architecture(name: str):
     architectures = registered()
-    if name not in architectures:
-        raise CocktailError(
-            f"params key 'model' is '{name}', which is not a registered architecture. Valid names: {', '.join(architectures)}."
-        )
-    return architectures[name]
+    return architectures[checked_choice("model", name, architectures, ", the registered architectures")]
 
 
 def names_where(test) -> list[str]:

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cocktail.dsp.spectral import Normaliser
-from cocktail.errors import CocktailError
 from cocktail.models.losses import mask_mse_fixed, mask_mse_pit
-from cocktail.params import WHOLE, Range
+from cocktail.params import WHOLE, Range, checked_choice
 
 # Every gradient-trained section also holds its own training budget, so sizing one model retrains only it.
 BUDGET = {"epochs": WHOLE, "batch_size": WHOLE, "learning_rate": Range(float, 0, 1, low_open=True)}
@@ -106,6 +105,4 @@ def waveform_pairs(features: dict[str, np.ndarray], normaliser: Normaliser):
 def mask_loss(section, name: str):
     """The `permutation: fixed | pit` choice of the mask networks."""
     losses = {"fixed": mask_mse_fixed, "pit": mask_mse_pit}
-    if section["permutation"] not in losses:
-        raise CocktailError(f"params key '{name}.permutation' is '{section['permutation']}': use 'fixed' or 'pit'.")
-    return losses[section["permutation"]]
+    return losses[checked_choice(f"{name}.permutation", section["permutation"], losses)]

@@ -14,17 +14,15 @@ import numpy as np
 from keras import ops
 
 from cocktail.constants import EPS
-from cocktail.errors import CocktailError
 from cocktail.models.base import CLUSTERING, EMBEDDING_NETWORK_PARAMS, EMBEDDING_NETWORK_TINY, Architecture, attractor_pairs
 from cocktail.models.layers import blstm_stack, per_bin_head
+from cocktail.params import checked_choice
 
 MASK_ACTIVATIONS = ("softmax", "sigmoid")
 
 
 def mask_activation(section) -> str:
-    if section["mask_activation"] not in MASK_ACTIVATIONS:
-        raise CocktailError(f"params key 'danet.mask_activation' is '{section['mask_activation']}': use 'softmax' or 'sigmoid'.")
-    return section["mask_activation"]
+    return checked_choice("danet.mask_activation", section["mask_activation"], MASK_ACTIVATIONS)
 
 
 def attractors(embeddings, weights):

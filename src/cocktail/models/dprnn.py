@@ -13,7 +13,6 @@ bidirectional; the paper's best uses L 2 and K 250."""
 import keras
 from keras import layers
 
-from cocktail.errors import CocktailError
 from cocktail.models.base import TIME_DOMAIN, Architecture, waveform_pairs
 from cocktail.models.layers import (
     DualPathBlock,
@@ -24,7 +23,7 @@ from cocktail.models.layers import (
     masked_decoder,
 )
 from cocktail.models.losses import negative_si_snr_upit
-from cocktail.params import EVEN, WHOLE
+from cocktail.params import EVEN, WHOLE, checked_choice
 
 
 def chunk_rnn(hidden: int, channels: int, bidirectional: bool) -> keras.Sequential:
@@ -35,8 +34,7 @@ def chunk_rnn(hidden: int, channels: int, bidirectional: bool) -> keras.Sequenti
 def build(section, n_bins: int, n_sources: int) -> keras.Model:
     length, chunk = int(section["L"]), int(section["K"])
     n_filters, channels, hidden = int(section["N"]), int(section["B"]), int(section["H"])
-    if not isinstance(section["bidirectional"], bool):
-        raise CocktailError(f"params key 'dprnn.bidirectional' is {section['bidirectional']!r}: use true or false.")
+    checked_choice("dprnn.bidirectional", section["bidirectional"], (True, False))
     waveform = keras.Input((None,), name="waveform")
     frames = learned_encoder(waveform, n_filters, length, activation=None)
     x = layers.Conv1D(channels, 1)(GlobalLayerNorm()(frames))

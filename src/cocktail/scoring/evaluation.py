@@ -19,7 +19,7 @@ from cocktail.errors import CocktailError
 from cocktail.inference.separation import check_clustering, check_source_count, load_separator
 from cocktail.models import names_where
 from cocktail.models.base import Separation
-from cocktail.params import SectionView
+from cocktail.params import SectionView, checked_choice
 
 
 def separate_all(separator, mixtures: MixtureSet, desc: str, n_sources: int | None = None) -> list[Separation]:
@@ -34,9 +34,7 @@ def scored_conditions(mix: SectionView, evaluate: dict) -> SectionView:
     in place of mix.noise / mix.reverb, so that a model is scored on the clean and the noisy-reverberant test set alike."""
     conditions = {}
     for key in ("noise", "reverb"):
-        asked = evaluate[key]
-        if asked is not None and not isinstance(asked, bool):
-            raise CocktailError(f"params key 'evaluate.{key}' is {asked!r}: use null (as mixed), true or false.")
+        asked = checked_choice(f"evaluate.{key}", evaluate[key], (None, True, False), f" (null: as mix.{key} says)")
         conditions[key] = switch(mix, key) if asked is None else asked
     return mix.replaced(conditions)
 

@@ -7,7 +7,7 @@ from cocktail.constants import EPS
 from cocktail.data.mixture_set import MixtureSet
 from cocktail.dsp.masks import ideal_binary_mask, ideal_ratio_mask, wiener_like_mask
 from cocktail.dsp.stft import StftConfig, istft, stft
-from cocktail.errors import CocktailError
+from cocktail.params import checked_choice
 
 ORACLE_MASKS = {"ibm": ideal_binary_mask, "irm": ideal_ratio_mask, "wiener": wiener_like_mask}
 CLEAN_RESIDUAL = 1e-6  # the sources' sum differs from a clean mixture by float32 rounding only (about 1e-14 of its power)
@@ -15,9 +15,8 @@ CLEAN_RESIDUAL = 1e-6  # the sources' sum differs from a clean mixture by float3
 
 def check_oracle_masks(names: list[str]) -> None:
     """Refuse unknown mask names before any mixture is scored."""
-    unknown = [name for name in names if name not in ORACLE_MASKS]
-    if unknown:
-        raise CocktailError(f"params key 'oracle.masks' names {', '.join(unknown)}: valid masks are {', '.join(ORACLE_MASKS)}.")
+    for name in names:
+        checked_choice("oracle.masks", name, ORACLE_MASKS, " for each mask in the list")
 
 
 def interference(mixture: np.ndarray, sources: np.ndarray) -> np.ndarray | None:

@@ -5,6 +5,7 @@ from pathlib import Path
 from cocktail.data.corpora import esc50, folder, librispeech, premixed, timit, tsp, wsj0
 from cocktail.data.corpora.base import Corpus
 from cocktail.errors import CocktailError
+from cocktail.params import checked_choice
 
 READERS = {reader.NAME: reader for reader in (timit, tsp, librispeech, wsj0, esc50, premixed, folder)}
 CORPUS_NAMES = ("synthetic", *READERS)
@@ -14,11 +15,7 @@ def reader_section(name: str) -> str | None:
     """The params section the corpus named `name` reads besides `corpus` (None: it reads none)."""
     if name == "synthetic":
         return "synthetic"
-    if name not in READERS:
-        raise CocktailError(
-            f"params key 'corpus.name' is '{name}', which has no reader. Valid names: {', '.join(CORPUS_NAMES)}."
-        )
-    return READERS[name].SECTION
+    return READERS[checked_choice("corpus.name", name, CORPUS_NAMES, ", the corpora with a reader")].SECTION
 
 
 def scan_corpus(name: str, root: str | Path, settings: dict | None) -> Corpus:

@@ -28,6 +28,7 @@ from pathlib import Path
 from cocktail.data.corpora.base import Corpus, audio_file, audio_files_in, describe, layout_error, subfolders
 from cocktail.data.prepared_data import NOISE, REVERBERANT, SOURCE
 from cocktail.errors import CocktailError
+from cocktail.params import checked_choice
 
 NAME = "premixed"
 SECTION = "premixed"
@@ -131,9 +132,7 @@ def speakers_from_name(stem: str, n_sources: int) -> list[str]:
 def scan(root: Path, options: dict | None) -> Corpus:
     task = options["task"] if options is not None else DEFAULT_TASK
     splits = [folder for folder in subfolders(root) if folder.name in SPLIT_FOLDERS]
-    if not isinstance(task, str) or task not in TASKS:
-        supported = f" This tree supports: {tree_tasks(splits)}." if splits else ""
-        raise CocktailError(f"params key 'premixed.task' is {task!r}: use one of {', '.join(TASKS)}.{supported}")
+    checked_choice("premixed.task", task, TASKS, f" (this tree has {tree_tasks(splits)})" if splits else "")
     if not splits:
         raise layout_error(NAME, root, EXPECTED)
     files, mix_list = [], []
