@@ -15,7 +15,7 @@ import numpy as np
 import soundfile as sf
 import yaml
 
-from cocktail.data.corpora import reader_section, scan_corpus
+from cocktail.data.corpora import reader_settings, scan_corpus
 from cocktail.data.corpora.decode import worker_count
 from cocktail.data.prepare import prepare_corpus
 from cocktail.errors import CocktailError
@@ -54,8 +54,7 @@ def main() -> None:
             params = params_for("librispeech", corpus)
         else:
             params = params_for("folder", generated_corpus(Path(tmp) / "corpus", args.files))
-        section = reader_section(params["corpus.name"])
-        settings = params.section(section) if section else None
+        settings = reader_settings(params)
         files = scan_corpus(params["corpus.name"], params["corpus.root"], settings).files
         sample_rate = int(params["corpus.sample_rate"])
         print(f"corpus: {params['corpus.root']} ({params['corpus.name']}), {len(files)} files; "

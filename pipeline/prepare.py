@@ -1,16 +1,14 @@
 """prepare: read the corpus named by corpus.name at corpus.root, resample to the pipeline rate, split speakers."""
 
 from cocktail.atomic import atomic_dir
-from cocktail.data.corpora import reader_section
+from cocktail.data.corpora import reader_settings
 from cocktail.data.prepare import prepare_corpus, summary
 from cocktail.stage import run_stage
 
 
 def main(params, paths):
-    corpus = params.section("corpus")
-    section = reader_section(corpus["name"])
     with atomic_dir(paths.out) as out:
-        manifest = prepare_corpus(corpus, params.section(section) if section else None, int(params["seed"]), out, paths.out)
+        manifest = prepare_corpus(params.section("corpus"), reader_settings(params), int(params["seed"]), out, paths.out)
     print(summary(manifest))
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from cocktail.data.corpora import reader_section, scan_corpus
+from cocktail.data.corpora import reader_settings, scan_corpus
 from cocktail.data.corpora.base import Corpus
 from cocktail.data.prepare import prepare_corpus
 from cocktail.dsp.spectral import Normaliser, SpectralSettings
@@ -59,12 +59,6 @@ TINY = {
         for key, value in {**architecture.tiny, **({"epochs": 1} if architecture.trained_by_gradient else {})}.items()
     },
 }
-
-
-def reader_settings(params: Params) -> dict | None:
-    """The corpus reader's own params section, as the prepare stage passes it."""
-    section = reader_section(params["corpus.name"])
-    return params.section(section) if section else None
 
 
 def scan_with(params: Params) -> Corpus:

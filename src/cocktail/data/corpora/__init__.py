@@ -18,6 +18,12 @@ def reader_section(name: str) -> str | None:
     return READERS[checked_choice("corpus.name", name, CORPUS_NAMES, ", the corpora with a reader")].SECTION
 
 
+def reader_settings(params) -> dict | None:
+    """The reader's own section for params.yaml's corpus.name, as scan_corpus takes it (None: it reads none)."""
+    section = reader_section(params["corpus.name"])
+    return params.section(section) if section else None
+
+
 def scan_corpus(name: str, root: str | Path, settings: dict | None) -> Corpus:
     """Check the layout of the corpus at `root` and list its recordings; nothing is decoded yet. `settings` is the
     reader's own params section (reader_section)."""
