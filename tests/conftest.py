@@ -1,13 +1,18 @@
 import fcntl
+import json
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import select
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -25,6 +30,33 @@ SAMPLE_RATE = 8000
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS_READ = "params-read.txt"  # beside the session's project: the params keys each stage read in its first run
 FIRST_REPRO = "first-repro.log"  # beside it too: what that run printed
+
+
+# The longest modules, in the order the two pytest-xdist workers start them (--dist loadscope keeps a module on one
+# worker; --no-loadscope-reorder keeps this order): longest first, so that none of them starts last while the other
+# worker idles. Seconds of one worker on 2026-12-04: test_models 84 runs while the other worker builds the session's
+# project (61) for test_noisy_e2e (104); then review 91, clustering and own corpus about 75 each, stage errors and
+# training about 50, test_training 42, test_separate 36, test_distribute 35. Every other module follows, as collected.
+LONGEST_FIRST = (
+    "tests/models/test_models.py",
+    "tests/pipeline/test_noisy_e2e.py",
+    "tests/report/test_review.py",
+    "tests/pipeline/test_clustering_e2e.py",
+    "tests/pipeline/test_own_corpus_e2e.py",
+    "tests/pipeline/test_stage_errors.py",
+    "tests/pipeline/test_training_e2e.py",
+    "tests/engine/test_training.py",
+    "tests/inference/test_separate.py",
+    "tests/engine/test_distribute.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    missing = [module for module in LONGEST_FIRST if not (ROOT / module).is_file()]
+    if missing:
+        raise pytest.UsageError(f"tests/conftest.py LONGEST_FIRST names {', '.join(missing)}, which is gone: update it.")
+    rank = {module: index for index, module in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
 
 
 @pytest.fixture
@@ -157,3 +189,150 @@ def project(tmp_path_factory, worker_id) -> Path:
     for name in (PARAMS_READ, FIRST_REPRO):
         shutil.copy(shared / name, own / name)
     return own / "repo"
+
+
+# Helpers of the end-to-end modules (tests/pipeline/test_*_e2e.py, tests/report/test_review.py): experiments run in
+# the session's project, and a stage runner for the many short stage runs that check errors.
+
+def restore(project: Path) -> None:
+    run(["git", "checkout", "--", "."], project)
+    run(["dvc", "checkout", "-f", "-q"], project, check=False)
+
+
+def exp_run(project: Path, *settings: str) -> subprocess.CompletedProcess:
+    return run(["dvc", "exp", "run", *[arg for setting in settings for arg in ("-S", setting)]], project)
+
+
+def outcome(project: Path, result: subprocess.CompletedProcess) -> SimpleNamespace:
+    """What an experiment left in the workspace, read before the workspace is put back for the next test."""
+    diff = json.loads(run(["dvc", "metrics", "diff", "HEAD", "--json"], project).stdout)
+    return SimpleNamespace(
+        stdout=result.stdout,
+        ran=ran_stages(result),
+        eval=json.loads((project / "metrics/eval.json").read_text()),
+        train=json.loads((project / "metrics/train.json").read_text()),
+        changed=set(diff.get("metrics/eval.json", {})),
+        examples=sorted(p.name for p in (project / "results/examples").iterdir()),
+        report=sorted(str(p.relative_to(project / "report")) for p in (project / "report").rglob("*") if p.is_file()),
+    )
+
+# One experiment per inference kind, each run once in its own module and shared by that module's tests: clustering
+# test_clustering_e2e, dictionary test_own_corpus_e2e, mask test_noisy_e2e (three speakers in noise and rooms), time
+# domain the project's own first run (convtasnet) and tests/report/test_review.py's dprnn experiment. The
+# per-architecture wiring (build, loss, one training step, separate, save and load) is tests/models/test_models.py's,
+# and fit() through shards tests/engine/test_training.py's.
+
+def assert_trained_and_scored(seen: SimpleNamespace, kind: str, model: str) -> None:
+    """What every inference kind's experiment must leave: the model trained, scored, and its metrics changed."""
+    assert ARCHITECTURES[model].inference.name == kind, f"{model} no longer stands for the {kind} kind: pick another"
+    assert {"train", "evaluate", "report"} <= seen.ran, seen.stdout
+    assert {"gnsdr", "gsir", "gsar", "sdri", "si_snri"} <= seen.changed
+    assert seen.train["model"] == model and seen.train["parameters"] > 0
+    assert seen.train["train_seconds"] > 0 and seen.train["real_time_factor"] > 0
+    assert seen.eval["model"] == model
+    if ARCHITECTURES[model].inference.gives_masks:
+        assert 0.0 <= seen.eval["mask_accuracy"] <= 1.0
+
+def write_params(project: Path, tmp_path: Path, **overrides) -> Path:
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    for key, value in overrides.items():
+        if value is None:
+            *parents, leaf = key.split(".")
+            node = params
+            for part in parents:
+                node = node[part]
+            del node[leaf]
+        else:
+            set_key(params, key, value)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+# The stages' own imports (TensorFlow, Keras, scikit-learn, matplotlib: 10-15 s a process here) paid once: each
+# request forks this process and runs `python pipeline/<stage>.py ARGS` in the child, with its own stdout, stderr
+# and exit status, so what a test sees is what the command gives, less the start-up time.
+STAGE_RUNNER = r"""
+import json, os, runpy, sys, tempfile, traceback
+for stage in sys.argv[1:]:
+    runpy.run_path(f"pipeline/{stage}.py", run_name="preloaded")  # imports only: main runs under "__main__"
+answers = os.fdopen(os.dup(1), "w")
+for line in sys.stdin:
+    request = json.loads(line)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        sys.stdout.flush(); sys.stderr.flush(); answers.flush()
+        pid = os.fork()
+        if pid == 0:
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0); os.dup2(out.fileno(), 1); os.dup2(err.fileno(), 2)
+            sys.argv = request["command"]
+            code = 0
+            try:
+                exec(request["setup"], {})  # what must come before TensorFlow starts (logical devices)
+                runpy.run_path(sys.argv[0], run_name="__main__")
+            except SystemExit as stop:
+                if isinstance(stop.code, int) or stop.code is None:
+                    code = stop.code or 0
+                else:
+                    print(stop.code, file=sys.stderr)
+                    code = 1
+            except BaseException:
+                traceback.print_exc()
+                code = 1
+            sys.stdout.flush(); sys.stderr.flush()
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        out.seek(0); err.seek(0)
+        answer = {"returncode": os.waitstatus_to_exitcode(status), "stdout": out.read().decode(errors="replace"),
+                  "stderr": err.read().decode(errors="replace")}
+    answers.write(json.dumps(answer) + "\n"); answers.flush()
+"""
+STAGES = ("prepare", "mix", "features", "train", "evaluate", "oracle", "report")
+
+
+class StageRunner:
+    def __init__(self, project: Path):
+        self.project = project
+        self.log = tempfile.TemporaryFile("w+")
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", STAGE_RUNNER, *STAGES], cwd=project, env=tool_env(), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self.log, text=True, start_new_session=True,
+        )
+
+    def __call__(self, stage: str, *args: str, setup: str = "", timeout: float = 300) -> subprocess.CompletedProcess:
+        """The stage's command from dvc.yaml, with ARGS, run in the project (after the Python code `setup`), as a
+        completed process."""
+        argv = [*stage_command(self.project, stage), *args]
+        command = " ".join(argv)
+        if self.process.poll() is not None:
+            raise AssertionError(f"{command}: the stage runner is gone ({self.reason()})")
+        self.process.stdin.write(json.dumps({"command": argv, "setup": setup}) + "\n")
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        line = self.process.stdout.readline() if ready else ""
+        if not line:
+            reason = self.reason()
+            self.close(wait=0)
+            raise AssertionError(f"{command} gave no answer in {timeout} s ({reason})")
+        answer = json.loads(line)
+        return subprocess.CompletedProcess(argv, answer["returncode"], answer["stdout"], answer["stderr"])
+
+    def reason(self) -> str:
+        self.log.seek(0)
+        return self.log.read()[-3000:] or "the runner wrote nothing to stderr"
+
+    def close(self, wait: float = 30) -> None:
+        """Stops the runner, and any stage it is still running (a hung one): they share their own process group."""
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def stages(project):
+    runner = StageRunner(project)
+    yield runner
+    runner.close()

@@ -7,8 +7,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import TINY
-from test_pipeline_e2e import assert_trained_and_scored, exp_run, outcome, restore
+from conftest import TINY, assert_trained_and_scored, exp_run, outcome, restore
 
 NOISY_REVERBERANT = ("mix.noise=true", "mix.reverb=true", "mix.rooms=2", "mix.rt60=[0.2,0.4]", "mix.n_sources=3", "model=blstm")
 

@@ -2,8 +2,8 @@
 git repository as `origin`. Clone A runs an experiment and pushes it; clone B pulls it, reviews it, reads its metrics,
 applies it and separates a recording with its model, training nothing; the review's own tests read clone A.
 
-The experiment (dprnn) is also the suite's `dvc exp run` of a time-domain model: tests/pipeline/test_pipeline_e2e.py
-runs one for each other inference kind."""
+The experiment (dprnn) is also the suite's `dvc exp run` of a time-domain model; tests/pipeline/test_*_e2e.py run
+one for each other inference kind."""
 
 import json
 import re
