@@ -34,20 +34,20 @@ FIRST_REPRO = "first-repro.log"  # beside it too: what that run printed
 
 # The longest modules, in the order the two pytest-xdist workers start them (--dist loadscope keeps a module on one
 # worker; --no-loadscope-reorder keeps this order): longest first, so that none of them starts last while the other
-# worker idles. Seconds of one worker on 2026-12-04: test_models 84 runs while the other worker builds the session's
-# project (61) for test_noisy_e2e (104); then review 91, clustering and own corpus about 75 each, stage errors and
-# training about 50, test_training 42, test_separate 36, test_distribute 35. Every other module follows, as collected.
+# worker idles. Seconds of one worker on 2026-12-04: test_models 75 runs while the other worker builds the session's
+# project (61) for test_noisy_e2e (100); then review 91, own corpus 67, training 61, clustering 59, test_training 45,
+# test_distribute 40, test_separate 32, stage errors 18. Every other module follows, as collected.
 LONGEST_FIRST = (
     "tests/models/test_models.py",
     "tests/pipeline/test_noisy_e2e.py",
     "tests/report/test_review.py",
-    "tests/pipeline/test_clustering_e2e.py",
     "tests/pipeline/test_own_corpus_e2e.py",
-    "tests/pipeline/test_stage_errors.py",
     "tests/pipeline/test_training_e2e.py",
+    "tests/pipeline/test_clustering_e2e.py",
     "tests/engine/test_training.py",
-    "tests/inference/test_separate.py",
     "tests/engine/test_distribute.py",
+    "tests/inference/test_separate.py",
+    "tests/pipeline/test_stage_errors.py",
 )
 
 
