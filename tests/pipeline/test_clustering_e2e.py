@@ -2,12 +2,9 @@
 scored with mean-shift, which finds the number of sources itself, on test mixtures of three speakers."""
 
 import json
-import shutil
 
 import pytest
 from conftest import TINY, assert_trained_and_scored, exp_run, outcome, restore, run
-
-pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng speaks the embedded corpus")
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,12 @@
 """A real corpus as the README documents it (a git-ignored symlink under data/), through every stage, scored with
 the dictionary model (NMF), which needs the corpus's speaker identities."""
 
-import shutil
 
 import numpy as np
 import pytest
 import soundfile as sf
 import yaml
 from conftest import assert_trained_and_scored, exp_run, outcome, restore, run
-
-pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng speaks the embedded corpus")
 
 
 @pytest.fixture(scope="module")

@@ -2,16 +2,12 @@
 prints, and that a second run and a forced rerun of the data stages change nothing."""
 
 import json
-import shutil
 
-import pytest
 import yaml
 from conftest import FIRST_REPRO, TINY, run
 
 from cocktail.models import ARCHITECTURES
 from cocktail.startup import STARTUP_CHATTER
-
-pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng speaks the embedded corpus")
 
 
 def test_repro_writes_metrics_and_examples(project):

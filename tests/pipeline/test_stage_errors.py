@@ -1,14 +1,11 @@
 """Bad params and damaged inputs stop each stage with one clear message and leave its previous output alone; run
 through the module's stage runner (conftest.StageRunner), which pays the stages' imports once."""
 
-import shutil
 
 import pytest
 from conftest import run, write_params
 
 from cocktail.models import ARCHITECTURES
-
-pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng speaks the embedded corpus")
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ two logical CPUs, and two worker processes on localhost; each a short real train
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -13,8 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import restore, stage_command, write_params
-
-pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng speaks the embedded corpus")
 
 
 def epoch_losses(output: str) -> list[float]:

@@ -116,7 +116,6 @@ def broken(loads: dict) -> set[str]:
     return {i["src"] for i in loads["images"] if i["width"] == 0} | {a["src"] for a in loads["audio"] if a["error"] or not a["duration"] > 0}
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng speaks the embedded corpus")
 def test_report_page_loads_in_headless_chromium(project, tmp_path):
     report = project / "report"
     driver = chromium()

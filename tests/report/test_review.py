@@ -19,8 +19,6 @@ import soundfile as sf
 import yaml
 from conftest import ROOT, ran_stages, run
 
-pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng speaks the embedded corpus")
-
 
 def cocktail(*args, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([Path(sys.executable).parent / "cocktail", *map(str, args)], cwd=cwd, capture_output=True, text=True)

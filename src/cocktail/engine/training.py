@@ -22,6 +22,9 @@ from cocktail.scoring.metrics import best_permutation_si_snr, si_snr_np
 from dvclive import Live
 
 
+LR_SCHEDULES = ("cosine", "plateau")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     epochs: int
@@ -50,15 +53,8 @@ class TrainConfig:
             seed=seed,
             precision=str(section["precision"]),
             max_minutes=float(section["max_minutes"]),
-            lr_schedule=lr_schedule(section["lr_schedule"]),
+            lr_schedule=checked_choice("train.lr_schedule", section["lr_schedule"], LR_SCHEDULES),
         )
-
-
-LR_SCHEDULES = ("cosine", "plateau")
-
-
-def lr_schedule(name: str) -> str:
-    return checked_choice("train.lr_schedule", name, LR_SCHEDULES)
 
 
 def mean_si_snri(separator, mixtures: MixtureSet) -> float:

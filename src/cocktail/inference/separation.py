@@ -18,7 +18,6 @@ from cocktail.errors import CocktailError
 from cocktail.models import get_architecture, names_where
 from cocktail.models.base import Inference, Separation
 from cocktail.models.model_dir import model_config, read_config, write_model_dir
-from cocktail.params import checked_choice
 
 WEIGHTS_FILE = "model.weights.h5"
 CLUSTERINGS = ("kmeans", "meanshift")
@@ -164,10 +163,6 @@ def distinct_modes(modes: np.ndarray, counts: np.ndarray, bandwidth: float) -> n
         if not kept or squared_distances(modes[index][None], modes[kept]).min() > bandwidth**2:
             kept.append(index)
     return modes[kept]
-
-
-def check_clustering(name: str) -> None:
-    checked_choice("evaluate.clustering", name, CLUSTERINGS)
 
 
 def check_source_count(separator, n_sources: int, asked_by: str, remedy: str) -> None:

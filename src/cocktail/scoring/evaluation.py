@@ -16,7 +16,7 @@ from cocktail.dsp.masks import ideal_binary_mask, mask_accuracy, voice_activity_
 from cocktail.dsp.spectral import SpectralSettings
 from cocktail.dsp.stft import stft
 from cocktail.errors import CocktailError
-from cocktail.inference.separation import check_clustering, check_source_count, load_separator
+from cocktail.inference.separation import CLUSTERINGS, check_source_count, load_separator
 from cocktail.models import names_where
 from cocktail.models.base import Separation
 from cocktail.params import SectionView, checked_choice
@@ -68,7 +68,7 @@ def fit_source_count(separation: Separation, mixture: np.ndarray, n_sources: int
 
 def check_evaluation_settings(separator, n_sources: int, clustering: str) -> None:
     """Refuse settings a trained model cannot honour before anything is separated."""
-    check_clustering(clustering)
+    checked_choice("evaluate.clustering", clustering, CLUSTERINGS)
     name = separator.architecture_name
     if clustering != "kmeans" and not separator.inference.clusters:
         raise CocktailError(
