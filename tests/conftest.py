@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import yaml
+from stage_server import SOCKET_ENV, run_forked, shim_dir
 
 from cocktail.data.corpora import reader_settings, scan_corpus
 from cocktail.data.corpora.base import Corpus
@@ -117,9 +118,16 @@ def set_key(params: dict, dotted: str, value) -> None:
     node[leaf] = value
 
 
+STAGE_SERVER: dict[str, str] = {}  # the session's stage server, once it runs: its socket and its `python` shim's folder
+
+
 def tool_env() -> dict[str, str]:
-    """The environment the project's tools run in: this venv's dvc and cocktail first on PATH, no analytics."""
-    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
+    """The environment the project's tools run in: this venv's dvc and cocktail first on PATH, no analytics; once the
+    session's stage server runs, `python pipeline/<stage>.py` goes to it (tests/stage_server.py)."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    if STAGE_SERVER:
+        return {**os.environ, "PATH": f"{STAGE_SERVER['shim']}{os.pathsep}{path}", SOCKET_ENV: STAGE_SERVER["socket"], "DVC_NO_ANALYTICS": "1"}
+    return {**os.environ, "PATH": path, "DVC_NO_ANALYTICS": "1"}
 
 
 def stage_command(project: Path, stage: str) -> list[str]:
@@ -171,15 +179,41 @@ def build_project(repo: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def project(tmp_path_factory, worker_id) -> Path:
+def stage_server(tmp_path_factory):
+    """This worker's stage server (tests/stage_server.py), its socket's path as the value; every stage command the
+    tests start from now on runs in a child of it."""
+    folder = tmp_path_factory.mktemp("stage-server")
+    socket_path = str(folder / "socket")
+    with open(folder / "server.log", "w+") as log:
+        server = subprocess.Popen(
+            [sys.executable, str(ROOT / "tests" / "stage_server.py"), socket_path], cwd=ROOT, env=tool_env(),
+            stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
+        )
+        try:
+            ready, _, _ = select.select([server.stdout], [], [], 300)
+            if not ready or server.stdout.readline().strip() != "ready":
+                log.seek(0)
+                raise AssertionError(f"the stage server did not start:\n{log.read()[-3000:]}")
+            STAGE_SERVER.update(socket=socket_path, shim=str(shim_dir(folder)))
+            yield socket_path
+        finally:
+            STAGE_SERVER.clear()
+            os.killpg(server.pid, signal.SIGKILL)  # with any stage still running in it
+            server.wait()
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory, worker_id, request) -> Path:
     """The tiny project after its first `dvc repro` (build_project), one for the whole session: a test that changes
     its workspace puts it back (`git checkout`, `dvc checkout`) before the next one reads it. Under pytest-xdist the
-    first worker to need it builds it once, under a lock, and every worker works on its own copy."""
+    first worker to need it builds it once, under a lock, and every worker works on its own copy. From then on the
+    worker's stage server runs the stage commands the tests start (`stage_server`)."""
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng speaks the embedded corpus the project is built from")
     own = tmp_path_factory.mktemp("project")
     if worker_id == "master":
         build_project(own / "repo")
+        request.getfixturevalue("stage_server")
         return own / "repo"
     shared = tmp_path_factory.getbasetemp().parent / "built-project"  # the session's folder, which the workers share
     with open(f"{shared}.lock", "w") as lock:
@@ -190,6 +224,7 @@ def project(tmp_path_factory, worker_id) -> Path:
     shutil.copytree(shared / "repo", own / "repo", symlinks=True)
     for name in (PARAMS_READ, FIRST_REPRO):
         shutil.copy(shared / name, own / name)
+    request.getfixturevalue("stage_server")
     return own / "repo"
 
 
@@ -250,91 +285,25 @@ def write_params(project: Path, tmp_path: Path, **overrides) -> Path:
     path.write_text(yaml.safe_dump(params))
     return path
 
-# The stages' own imports (TensorFlow, Keras, scikit-learn, matplotlib: 10-15 s a process here) paid once: each
-# request forks this process and runs `python pipeline/<stage>.py ARGS` in the child, with its own stdout, stderr
-# and exit status, so what a test sees is what the command gives, less the start-up time.
-STAGE_RUNNER = r"""
-import json, os, runpy, sys, tempfile, traceback
-for stage in sys.argv[1:]:
-    runpy.run_path(f"pipeline/{stage}.py", run_name="preloaded")  # imports only: main runs under "__main__"
-answers = os.fdopen(os.dup(1), "w")
-for line in sys.stdin:
-    request = json.loads(line)
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        sys.stdout.flush(); sys.stderr.flush(); answers.flush()
-        pid = os.fork()
-        if pid == 0:
-            null = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(null, 0); os.dup2(out.fileno(), 1); os.dup2(err.fileno(), 2)
-            sys.argv = request["command"]
-            code = 0
-            try:
-                exec(request["setup"], {})  # what must come before TensorFlow starts (logical devices)
-                runpy.run_path(sys.argv[0], run_name="__main__")
-            except SystemExit as stop:
-                if isinstance(stop.code, int) or stop.code is None:
-                    code = stop.code or 0
-                else:
-                    print(stop.code, file=sys.stderr)
-                    code = 1
-            except BaseException:
-                traceback.print_exc()
-                code = 1
-            sys.stdout.flush(); sys.stderr.flush()
-            os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        out.seek(0); err.seek(0)
-        answer = {"returncode": os.waitstatus_to_exitcode(status), "stdout": out.read().decode(errors="replace"),
-                  "stderr": err.read().decode(errors="replace")}
-    answers.write(json.dumps(answer) + "\n"); answers.flush()
-"""
-STAGES = ("prepare", "mix", "features", "train", "evaluate", "oracle", "report")
-
-
 class StageRunner:
-    def __init__(self, project: Path):
+    """The stages of `project` run in children of the session's stage server (tests/stage_server.py), with their
+    output captured: for the many short stage runs that check errors."""
+
+    def __init__(self, project: Path, socket_path: str):
         self.project = project
-        self.log = tempfile.TemporaryFile("w+")
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", STAGE_RUNNER, *STAGES], cwd=project, env=tool_env(), stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=self.log, text=True, start_new_session=True,
-        )
+        self.socket_path = socket_path
 
     def __call__(self, stage: str, *args: str, setup: str = "", timeout: float = 300) -> subprocess.CompletedProcess:
         """The stage's command from dvc.yaml, with ARGS, run in the project (after the Python code `setup`), as a
         completed process."""
         argv = [*stage_command(self.project, stage), *args]
-        command = " ".join(argv)
-        if self.process.poll() is not None:
-            raise AssertionError(f"{command}: the stage runner is gone ({self.reason()})")
-        self.process.stdin.write(json.dumps({"command": argv, "setup": setup}) + "\n")
-        self.process.stdin.flush()
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
-        line = self.process.stdout.readline() if ready else ""
-        if not line:
-            reason = self.reason()
-            self.close(wait=0)
-            raise AssertionError(f"{command} gave no answer in {timeout} s ({reason})")
-        answer = json.loads(line)
-        return subprocess.CompletedProcess(argv, answer["returncode"], answer["stdout"], answer["stderr"])
-
-    def reason(self) -> str:
-        self.log.seek(0)
-        return self.log.read()[-3000:] or "the runner wrote nothing to stderr"
-
-    def close(self, wait: float = 30) -> None:
-        """Stops the runner, and any stage it is still running (a hung one): they share their own process group."""
-        if self.process.poll() is None:
-            self.process.stdin.close()
-            try:
-                self.process.wait(timeout=wait)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, open(os.devnull) as null:
+            code = run_forked(self.socket_path, argv, str(self.project), tool_env(), (null.fileno(), out.fileno(), err.fileno()), setup, timeout)
+            out.seek(0)
+            err.seek(0)
+            return subprocess.CompletedProcess(argv, code, out.read().decode(errors="replace"), err.read().decode(errors="replace"))
 
 
 @pytest.fixture(scope="module")
-def stages(project):
-    runner = StageRunner(project)
-    yield runner
-    runner.close()
+def stages(project, stage_server):
+    return StageRunner(project, stage_server)

@@ -1,12 +1,15 @@
 """Scoring a separated set: the known values (a perfect estimate, the mixture itself) on a few synthetic mixtures,
 without the pipeline around them."""
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from cocktail.data.mixture_set import MixtureSet
-from cocktail.scoring.scores import score_all, summarise
+from cocktail.scoring import scores
+from cocktail.scoring.scores import score_all, scoring_workers, summarise
 
 RATE = 8000
 
@@ -44,6 +47,20 @@ def test_scores_keep_mixture_order_and_one_row_per_source(mixtures):
         "gnsdr", "gsir", "gsar", "sdri", "si_snri", "pesq", "pesq_mixture", "pesq_i", "stoi", "stoi_i", "estoi", "estoi_i",
         "pesq_unscored", "stoi_unscored",
     }
+
+
+def test_worker_processes_score_as_this_one_does_in_the_same_order(mixtures, monkeypatch):
+    """A few mixtures are scored in this process; more are spread over the cores, with the same rows."""
+    estimates = [s + 0.05 for s in mixtures.sources]
+    here = score_all(mixtures, estimates, RATE, "here")
+    monkeypatch.setattr(scores, "MIXTURES_PER_WORKER", 1)
+    assert scoring_workers(len(mixtures)) == min(3, os.cpu_count())
+    pd.testing.assert_frame_equal(score_all(mixtures, estimates, RATE, "spread"), here)
+
+
+def test_scoring_spreads_over_the_cores_only_what_pays_for_the_workers_start(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    assert [scoring_workers(n) for n in (0, 3, scores.MIXTURES_PER_WORKER, 3 * scores.MIXTURES_PER_WORKER, 1000)] == [1, 1, 1, 3, 4]
 
 
 def test_a_source_too_short_for_pesq_and_stoi_is_counted_and_named_not_a_crash(mixtures, capsys):

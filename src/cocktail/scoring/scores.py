@@ -10,16 +10,25 @@ from tqdm import tqdm
 from cocktail.data.mixture_set import MixtureSet
 from cocktail.scoring.metrics import aggregate, score_mixture
 
+# A worker process first loads museval, PESQ and STOI (about 3 s on 2 cores), then scores a mixture of a few seconds in
+# about 0.3 s: it pays for itself from about this many mixtures.
+MIXTURES_PER_WORKER = 16
+
 UNSCORED = {  # measure column -> (name, what it needs): why a source's value is NaN
     "pesq": ("PESQ", "needs 0.25 s with an utterance in the reference and an estimate that is not all zeros"),
     "stoi": ("STOI and ESTOI", "need 30 frames (0.4 s) of speech in the reference"),
 }
 
 
+def scoring_workers(n_mixtures: int) -> int:
+    """BSS Eval is the slow part: spread it over every core, where each worker gets enough mixtures to pay for its
+    start; a few mixtures are scored in this process."""
+    return max(1, min(os.cpu_count() or 1, n_mixtures // MIXTURES_PER_WORKER))
+
+
 def score_all(mixtures: MixtureSet, estimates: list[np.ndarray], sample_rate: int, desc: str) -> pd.DataFrame:
-    """BSS Eval is the slow part: spread it over every core."""
     jobs = (delayed(score_mixture)(m, s, e, sample_rate) for m, s, e in zip(mixtures.mixtures, mixtures.sources, estimates))
-    results = Parallel(n_jobs=os.cpu_count(), return_as="generator")(jobs)
+    results = Parallel(n_jobs=scoring_workers(len(mixtures)), return_as="generator")(jobs)
     rows = []
     for mix_id, scores in tqdm(zip(mixtures.table["mix_id"], results), total=len(mixtures), desc=desc, unit="mix"):
         rows.extend({"mix_id": mix_id, **row} for row in scores)
