@@ -186,7 +186,7 @@ def stage_server(tmp_path_factory):
     socket_path = str(folder / "socket")
     with open(folder / "server.log", "w+") as log:
         server = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "stage_server.py"), socket_path], cwd=ROOT, env=tool_env(),
+            [sys.executable, str(ROOT / "tests" / "stage_server.py"), "serve", socket_path], cwd=ROOT, env=tool_env(),
             stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
         )
         try:

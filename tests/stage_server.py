@@ -6,16 +6,19 @@ that runs `pipeline/<stage>.py` as `__main__` with the caller's arguments, worki
 standard streams (passed as file descriptors over the Unix socket), and sends back the exit status. `python` on the
 PATH of the end-to-end tests is a shim (`shim_dir`) that sends `python pipeline/<stage>.py ...` there and runs any
 other command with the real interpreter: what DVC starts for a stage, what it prints and how it ends are the stage's
-own, less the start-up. The project's first `dvc repro` runs every stage as a process of its own.
+own, less the start-up. The project's first `dvc repro` runs every stage as a process of its own. `FORKED_PYTHON`
+starts any script there, as the training processes of tests/engine/test_distribute.py.
 
 Only the standard library is imported at module level: the shim runs with `python -S`."""
 
 import array
+import atexit
 import json
 import os
 import runpy
 import socket
 import sys
+import threading
 import traceback
 from pathlib import Path
 
@@ -23,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("prepare", "mix", "features", "train", "evaluate", "oracle", "report")
 SOCKET_ENV = "COCKTAIL_STAGE_SERVER"
 FDS = 3  # stdin, stdout, stderr
+FORKED_PYTHON = [sys.executable, "-S", str(Path(__file__).resolve()), "run"]  # + script and arguments; $COCKTAIL_STAGE_SERVER set
 
 
 def is_stage_command(argv: list[str]) -> bool:
@@ -86,12 +90,12 @@ def run_stage_here(request: dict, fds: list[int]) -> int:
     except BaseException:  # noqa: BLE001  (whatever ends the stage, as the interpreter would report it)
         traceback.print_exc()
         code = 1
+    # What the interpreter runs as it ends, in its order: threading's exit hooks (joblib stops its workers) with the
+    # other threads joined, then the atexit functions (temporary folders removed).
+    threading._shutdown()
+    atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
-    import psutil  # not at the top: the shim runs without site-packages
-
-    for descendant in psutil.Process().children(recursive=True):  # joblib's workers, which hold these streams
-        descendant.kill()
     return code
 
 
@@ -146,15 +150,16 @@ def shim_dir(parent: Path) -> Path:
     return folder
 
 
-def shim(argv: list[str]) -> None:
-    socket_path = os.environ.get(SOCKET_ENV)
-    if socket_path and is_stage_command(argv):
-        sys.exit(run_forked(socket_path, argv, os.getcwd(), dict(os.environ), (0, 1, 2)))
-    os.execv(sys.executable, [sys.executable, *argv])
+def run_here_forked(argv: list[str]) -> None:
+    """As `python ARGV` in this process's place: its directory, environment, streams and exit status."""
+    sys.exit(run_forked(os.environ[SOCKET_ENV], argv, os.getcwd(), dict(os.environ), (0, 1, 2)))
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "shim":
-        shim(sys.argv[2:])
+    mode, *rest = sys.argv[1:]
+    if mode == "serve":
+        serve(*rest)
+    elif mode == "run" or (mode == "shim" and os.environ.get(SOCKET_ENV) and is_stage_command(rest)):
+        run_here_forked(rest)
     else:
-        serve(sys.argv[1])
+        os.execv(sys.executable, [sys.executable, *rest])

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from stage_server import FORKED_PYTHON, SOCKET_ENV
 
 from cocktail.engine.distribute import (
     PRECISIONS,
@@ -177,21 +178,24 @@ def free_ports(count: int) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def mirrored_run(tmp_path_factory):
+def mirrored_run(tmp_path_factory, stage_server):
     """One process, shared by the tests that read it: logical devices must be set before TensorFlow starts."""
-    command = [sys.executable, __file__, "mirrored"]
-    [(code, output)] = run_processes([command], [dict(os.environ)], tmp_path_factory.mktemp("mirrored"))
+    command = [*FORKED_PYTHON, __file__, "mirrored"]
+    [(code, output)] = run_processes([command], [{**os.environ, SOCKET_ENV: stage_server}], tmp_path_factory.mktemp("mirrored"))
     assert code == 0, output[-3000:]
     return result_of(output)
 
 
 @pytest.fixture(scope="module")
-def worker_runs(tmp_path_factory):
+def worker_runs(tmp_path_factory, stage_server):
     """Two workers on localhost, started once for the tests that read them; returns (out_dir, [(exit code, output)])."""
     out_dir = tmp_path_factory.mktemp("cluster")
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
-    envs = [{**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})} for i in (0, 1)]
-    return out_dir, run_processes([[sys.executable, __file__, "worker", str(out_dir)]] * 2, envs, out_dir)
+    envs = [
+        {**os.environ, SOCKET_ENV: stage_server, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})}
+        for i in (0, 1)
+    ]
+    return out_dir, run_processes([[*FORKED_PYTHON, __file__, "worker", str(out_dir)]] * 2, envs, out_dir)
 
 
 def test_mirrored_trains_one_replica_per_logical_device(mirrored_run):

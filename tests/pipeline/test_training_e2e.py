@@ -6,12 +6,12 @@ import os
 import re
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import restore, stage_command, write_params
+from stage_server import FORKED_PYTHON, SOCKET_ENV
 
 
 def epoch_losses(output: str) -> list[float]:
@@ -84,15 +84,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_two_workers_on_localhost_train_one_model(project, tmp_path):
-    """multi_worker as a user runs it: the same stage on every worker with its own TF_CONFIG; only the chief keeps it."""
+def test_two_workers_on_localhost_train_one_model(project, stage_server, tmp_path):
+    """multi_worker as a user runs it: the same stage on every worker with its own TF_CONFIG; only the chief keeps it.
+    Each worker is a child of the stage server (tests/stage_server.py), which has paid the imports."""
     workers = [f"127.0.0.1:{free_port()}" for _ in range(2)]
     before = (project / "metrics/train.json").read_text()
     try:
         outputs = finished([
             train_with(
-                project, tmp_path / f"worker{index}", [sys.executable],
-                {"TF_CONFIG": json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})},
+                project, tmp_path / f"worker{index}", FORKED_PYTHON,
+                {SOCKET_ENV: stage_server, "TF_CONFIG": json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})},
                 **{"train.strategy": "multi_worker"},
             )
             for index in range(2)
