@@ -35,7 +35,5 @@ if ! "$python" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3
 fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-# --no-compile: Python compiles each module when it is first imported; compiling every module of TensorFlow and the
-# rest up front took about 40 s of a fresh setup on 2 cores.
-.venv/bin/python -m pip install --quiet --no-compile -e '.[test]'
+.venv/bin/python -m pip install --quiet -e '.[test]'
 echo "setup done: activate with '. .venv/bin/activate'"
