@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cocktail.errors import CocktailError
 from cocktail.models import architecture_names
+from cocktail.models.model_dir import read_config
 from cocktail.startup import quiet_tensorflow_startup
 
 SEPARATE_HELP = """Separate a recording into one WAV per source, written as OUT/<name>_s1.wav, _s2.wav ... at the
@@ -81,6 +82,7 @@ def separate(args) -> None:
     check_writable(args.out)
     recording = inspect_recording(args.input)
     chunking = Chunking(args.chunk_seconds, args.overlap_seconds)
+    read_config(args.model)  # a missing or incomplete model folder is named before TensorFlow loads (5 to 8 s)
     with quiet_tensorflow_startup():
         from cocktail.inference.separation import load_separator
     separator = load_separator(args.model)
