@@ -125,10 +125,10 @@ STAGE_SERVER: dict[str, str] = {}  # the session's stage server, once it runs: i
 def tool_env() -> dict[str, str]:
     """The environment the project's tools run in: this venv's dvc and cocktail first on PATH, no analytics; once the
     session's stage server runs, `python pipeline/<stage>.py` goes to it (tests/stage_server.py)."""
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "DVC_NO_ANALYTICS": "1"}
     if STAGE_SERVER:
-        return {**os.environ, "PATH": f"{STAGE_SERVER['shim']}{os.pathsep}{path}", SOCKET_ENV: STAGE_SERVER["socket"], "DVC_NO_ANALYTICS": "1"}
-    return {**os.environ, "PATH": path, "DVC_NO_ANALYTICS": "1"}
+        env.update(PATH=f"{STAGE_SERVER['shim']}{os.pathsep}{env['PATH']}", **{SOCKET_ENV: STAGE_SERVER["socket"]})
+    return env
 
 
 def stage_command(project: Path, stage: str) -> list[str]:
@@ -299,7 +299,11 @@ class StageRunner:
         completed process."""
         argv = [*stage_command(self.project, stage), *args]
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, open(os.devnull) as null:
-            code = run_forked(self.socket_path, argv, str(self.project), tool_env(), (null.fileno(), out.fileno(), err.fileno()), setup, timeout)
+            streams = (null.fileno(), out.fileno(), err.fileno())
+            try:
+                code = run_forked(self.socket_path, argv, str(self.project), tool_env(), streams, setup, timeout)
+            except TimeoutError:
+                raise AssertionError(f"{' '.join(argv)} gave no answer in {timeout} s") from None
             out.seek(0)
             err.seek(0)
             return subprocess.CompletedProcess(argv, code, out.read().decode(errors="replace"), err.read().decode(errors="replace"))

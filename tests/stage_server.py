@@ -1,7 +1,7 @@
 """The stages' imports (TensorFlow and Keras, librosa, scikit-learn, matplotlib: 5 to 8 s a process on 2 cores) paid
 once per test worker instead of once per stage run.
 
-`python tests/stage_server.py SOCKET` imports every stage's modules, then serves: for each request it forks a child
+`python tests/stage_server.py serve SOCKET` imports every stage's modules, then serves: for each request it forks a child
 that runs `pipeline/<stage>.py` as `__main__` with the caller's arguments, working directory, environment and
 standard streams (passed as file descriptors over the Unix socket), and sends back the exit status. `python` on the
 PATH of the end-to-end tests is a shim (`shim_dir`) that sends `python pipeline/<stage>.py ...` there and runs any
@@ -100,7 +100,8 @@ def run_stage_here(request: dict, fds: list[int]) -> int:
 
 
 def reap_finished_children() -> None:
-    """Not SIGCHLD ignored, which the children would inherit: joblib's worker pool then never stops."""
+    """Zombies are reaped here rather than by ignoring SIGCHLD, which the children would inherit: joblib's worker pool
+    then waits out its 300 s idle timeout before a stage can end."""
     try:
         while os.waitpid(-1, os.WNOHANG)[0]:
             pass

@@ -1,5 +1,6 @@
 """Bad params and damaged inputs stop each stage with one clear message and leave its previous output alone; run
-through the module's stage runner (conftest.StageRunner), which pays the stages' imports once."""
+through the module's stage runner (conftest.StageRunner), a client of the worker's stage server (tests/stage_server.py),
+which pays the stages' imports once."""
 
 
 import pytest
